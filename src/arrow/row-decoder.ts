@@ -1,0 +1,170 @@
+/**
+ * Turns a batch into JavaScript rows shaped exactly like better-sqlite3's: objects keyed by
+ * column name (or arrays), integers as numbers or bigints, text as strings, blobs as Buffers.
+ *
+ * It reads the batch's typed arrays directly rather than through Arrow vectors: a column at a
+ * time into a plain array, then rows from the columns, in slices so the caller can yield to the
+ * event loop between them.
+ */
+import { type BatchMessage, ColumnKind, type ColumnLayout } from '../thread/protocol.js'
+
+export type IntMode = 'number' | 'bigint'
+export type RowMode = 'object' | 'array'
+export type Row = Record<string, unknown> | unknown[]
+
+const TWO_TO_32 = 4294967296
+
+function unsafeInteger(column: string, hi: number, lo: number): RangeError {
+  const value = (BigInt(hi) << 32n) | BigInt(lo >>> 0)
+  return new RangeError(
+    `column "${column}" holds the integer ${value}, beyond Number.MAX_SAFE_INTEGER: use intMode: 'bigint'`,
+  )
+}
+
+/** Decodes rows [from, to) of one column into `out[0 .. to-from)`. */
+function decodeColumn(
+  buffer: SharedArrayBuffer,
+  bytes: Buffer,
+  layout: ColumnLayout,
+  from: number,
+  to: number,
+  intMode: IntMode,
+  name: string,
+  out: unknown[],
+): void {
+  const validity = layout.validity < 0 ? null : new Uint8Array(buffer, layout.validity)
+  const isNull = (i: number): boolean =>
+    validity !== null && (validity[i >> 3]! & (1 << (i & 7))) === 0
+  switch (layout.kind) {
+    case ColumnKind.Null:
+      for (let i = from; i < to; i++) out[i - from] = null
+      return
+    case ColumnKind.Int:
+      if (intMode === 'bigint') {
+        const values = new BigInt64Array(buffer, layout.values, layout.length)
+        for (let i = from; i < to; i++) out[i - from] = isNull(i) ? null : values[i]
+        return
+      } else {
+        // Read each int64 as two int32 halves: no BigInt allocated, and the range check is two
+        // comparisons. Safe integers have |v| < 2^53, i.e. hi in [-2^21, 2^21) except -2^53.
+        const words = new Int32Array(buffer, layout.values, layout.length * 2)
+        for (let i = from; i < to; i++) {
+          if (isNull(i)) {
+            out[i - from] = null
+            continue
+          }
+          const lo = words[2 * i]!
+          const hi = words[2 * i + 1]!
+          if (hi < -0x200000 || hi >= 0x200000 || (hi === -0x200000 && lo === 0)) {
+            throw unsafeInteger(name, hi, lo)
+          }
+          out[i - from] = hi * TWO_TO_32 + (lo >>> 0)
+        }
+        return
+      }
+    case ColumnKind.Float: {
+      const values = new Float64Array(buffer, layout.values, layout.length)
+      for (let i = from; i < to; i++) out[i - from] = isNull(i) ? null : values[i]
+      return
+    }
+    case ColumnKind.Text:
+    case ColumnKind.Blob: {
+      const offsets = new Int32Array(buffer, layout.offsets, layout.length + 1)
+      const base = layout.values < 0 ? 0 : layout.values
+      const text = layout.kind === ColumnKind.Text
+      for (let i = from; i < to; i++) {
+        if (isNull(i)) {
+          out[i - from] = null
+          continue
+        }
+        const start = base + offsets[i]!
+        const end = base + offsets[i + 1]!
+        // Blobs are copied: a Buffer the user may write to must not alias the shared batch.
+        out[i - from] = text ? bytes.toString('utf8', start, end) : Buffer.from(bytes.subarray(start, end))
+      }
+      return
+    }
+    case ColumnKind.Mixed: {
+      const typeIds = new Int8Array(buffer, layout.typeIds, layout.length)
+      const offsets = new Int32Array(buffer, layout.offsets, layout.length)
+      const children = layout.children ?? []
+      const one: unknown[] = [null]
+      for (let i = from; i < to; i++) {
+        const child = children[typeIds[i]!]!
+        const at = offsets[i]!
+        decodeColumn(buffer, bytes, child, at, at + 1, intMode, name, one)
+        out[i - from] = one[0]
+      }
+      return
+    }
+  }
+}
+
+type RowBuilder = (columns: unknown[][], i: number) => Row
+
+const builders = new Map<string, RowBuilder>()
+
+/**
+ * A function building one row object from column arrays. Generated once per column list so V8
+ * sees object literals of one shape; keys are JSON-quoted, so no name can inject code.
+ */
+function objectRowBuilder(names: readonly string[]): RowBuilder {
+  const key = JSON.stringify(names)
+  let builder = builders.get(key)
+  if (!builder) {
+    // Later duplicates overwrite earlier ones, as in better-sqlite3.
+    const fields = names.map((name, c) => `[${JSON.stringify(name)}]: c[${c}][i]`).join(', ')
+    builder = new Function('c', 'i', `return { ${fields} }`) as RowBuilder
+    if (builders.size > 1000) builders.clear()
+    builders.set(key, builder)
+  }
+  return builder
+}
+
+/** Decodes one batch into rows, a slice at a time. */
+export class RowDecoder {
+  readonly #batch: BatchMessage
+  readonly #bytes: Buffer
+  readonly #names: readonly string[]
+  readonly #intMode: IntMode
+  readonly #rowMode: RowMode
+
+  constructor(batch: BatchMessage, names: readonly string[], intMode: IntMode, rowMode: RowMode) {
+    this.#batch = batch
+    this.#bytes = Buffer.from(batch.buffer)
+    this.#names = names
+    this.#intMode = intMode
+    this.#rowMode = rowMode
+  }
+
+  get numRows(): number {
+    return this.#batch.numRows
+  }
+
+  /** Rows [from, to) of the batch. */
+  rows(from: number, to: number): Row[] {
+    const count = to - from
+    const columns = this.#batch.columns.map((layout, c) => {
+      const values = new Array<unknown>(count)
+      decodeColumn(
+        this.#batch.buffer,
+        this.#bytes,
+        layout,
+        from,
+        to,
+        this.#intMode,
+        this.#names[c] ?? `column${c}`,
+        values,
+      )
+      return values
+    })
+    const rows = new Array<Row>(count)
+    if (this.#rowMode === 'array') {
+      for (let i = 0; i < count; i++) rows[i] = columns.map((column) => column[i])
+    } else {
+      const build = objectRowBuilder(this.#names)
+      for (let i = 0; i < count; i++) rows[i] = build(columns, i)
+    }
+    return rows
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * The Engine: where connections come from, and a worker of its own for implicit calls.
+ */
+import { Connection } from './connection.js'
+import { ClosedError, captureCallSite, withCallerStack } from './errors.js'
+import { createMemoryDatabase } from './memory-db.js'
+import { type EngineOptions, type ResolvedEngineOptions, resolveEngineOptions } from './options.js'
+import { WorkerPool } from './pool.js'
+import { Queryable } from './queryable.js'
+import { Session } from './session.js'
+import { WorkerChannel } from './thread/channel.js'
+import { type SqliteTarget, parseUrl } from './url.js'
+
+/**
+ * A database engine, from `createEngine()`. Creating one starts nothing; the first implicit call
+ * (`execute`, `scalar`, ...) starts the engine's own worker, and each `connect()` a connection
+ * worker (reused from an idle pool when one is free).
+ *
+ * @example
+ * ```ts
+ * await using engine = createEngine('sqlite:///app.db')
+ * await engine.exec('CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, name TEXT)')
+ * await engine.execute('INSERT INTO users (name) VALUES (?)', ['Jeremy Goodwin'])
+ * console.log(await engine.scalar('SELECT count(*) FROM users'))
+ * ```
+ */
+export class Engine extends Queryable {
+  /** The URL the engine was created with. */
+  readonly url: string
+  /** The database dialect: 'sqlite'. */
+  readonly dialect: SqliteTarget['dialect']
+  readonly #options: ResolvedEngineOptions
+  readonly #target: SqliteTarget
+  readonly #pool: WorkerPool
+  readonly #session: Session
+  /** Every live worker of this engine: implicit, pinned to connections, or idle. */
+  readonly #channels = new Set<WorkerChannel>()
+  readonly #connections = new Set<Connection>()
+  #memory: { filename: string; remove: () => void } | null = null
+  #implicit: WorkerChannel | null = null
+  #disposed = false
+
+  constructor(url: string, options?: EngineOptions) {
+    super()
+    this.#target = parseUrl(url)
+    this.#options = resolveEngineOptions(options)
+    this.url = url
+    this.dialect = this.#target.dialect
+    this.#pool = new WorkerPool(this.#options.poolSize, this.#options.idleTimeoutMs)
+    this.#session = new Session({
+      channel: () => this.#implicitChannel(),
+      options: this.#options,
+    })
+  }
+
+  #checkOpen(): void {
+    if (this.#disposed) throw new ClosedError('This engine is disposed')
+  }
+
+  #spawn(): WorkerChannel {
+    let filename = this.#target.filename
+    if (filename === null) {
+      this.#memory ??= createMemoryDatabase()
+      filename = this.#memory.filename
+    }
+    const o = this.#options
+    const channel = new WorkerChannel({
+      filename,
+      readonly: o.readonly,
+      fileMustExist: o.fileMustExist,
+      busyTimeoutMs: o.busyTimeoutMs,
+      memory: this.#target.filename === null,
+      setup: o.setup,
+    })
+    this.#channels.add(channel)
+    channel.onDeath = () => this.#channels.delete(channel)
+    return channel
+  }
+
+  /** The worker for implicit calls, replaced if the previous one died. */
+  #implicitChannel(): WorkerChannel {
+    this.#checkOpen()
+    if (!this.#implicit || this.#implicit.failure) this.#implicit = this.#spawn()
+    return this.#implicit
+  }
+
+  protected session(): Session {
+    this.#checkOpen()
+    return this.#session
+  }
+
+  /**
+   * A connection pinned to its own worker. Close it (or `await using` it) to return the worker
+   * to the pool.
+   *
+   * @example
+   * ```ts
+   * const conn = await engine.connect()
+   * try {
+   *   await conn.execute('UPDATE users SET name = ? WHERE id = ?', ['Dana', 5])
+   * } finally {
+   *   await conn.close()
+   * }
+   * ```
+   */
+  async connect(): Promise<Connection> {
+    const site = captureCallSite(this.connect)
+    this.#checkOpen()
+    const channel = this.#pool.take() ?? this.#spawn()
+    try {
+      await channel.ready
+    } catch (error) {
+      void channel.terminate()
+      throw withCallerStack(error, site)
+    }
+    this.#checkOpen()
+    const connection: Connection = new Connection(channel, {
+      options: this.#options,
+      release: (released, healthy) => {
+        this.#connections.delete(connection)
+        if (this.#disposed || !healthy) void released.terminate()
+        else this.#pool.put(released)
+      },
+    })
+    this.#connections.add(connection)
+    return connection
+  }
+
+  /**
+   * Runs `fn` on a fresh connection inside a transaction: commits when it resolves, rolls back
+   * and rethrows when it throws, and closes the connection either way.
+   *
+   * @example
+   * ```ts
+   * await engine.transaction(async (conn) => {
+   *   await conn.execute('INSERT INTO users (name) VALUES (?)', ['Natalie Hurley'])
+   * })
+   * ```
+   */
+  async transaction<T>(fn: (connection: Connection) => Promise<T> | T): Promise<T> {
+    const connection = await this.connect()
+    try {
+      return await connection.transaction(fn)
+    } finally {
+      await connection.close()
+    }
+  }
+
+  /** Whether a table or view named `name` exists. */
+  async hasTable(name: string): Promise<boolean> {
+    if (typeof name !== 'string') throw new TypeError(`hasTable: name must be a string, got ${typeof name}`)
+    const found = await this.scalar(
+      "SELECT 1 FROM sqlite_schema WHERE type IN ('table', 'view') AND name = ?",
+      [name],
+    )
+    return found !== null
+  }
+
+  /** Names of the user tables, sorted. */
+  async tableNames(): Promise<string[]> {
+    const result = await this.execute(
+      "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+    )
+    return (await result.scalars()) as string[]
+  }
+
+  /**
+   * Ends every worker (calls in flight reject with ClosedError), removes a `sqlite://`
+   * database, and makes every later call reject with ClosedError. Safe to call twice.
+   */
+  async dispose(): Promise<void> {
+    if (this.#disposed) return
+    this.#disposed = true
+    const error = new ClosedError('The engine was disposed')
+    const channels = [...this.#channels]
+    this.#channels.clear()
+    this.#connections.clear()
+    this.#implicit = null
+    await Promise.all([this.#pool.clear(), ...channels.map((channel) => channel.terminate(error))])
+    this.#memory?.remove()
+    this.#memory = null
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose()
+  }
+}
+
+/**
+ * Creates an engine for a SQLAlchemy-style URL. Starts no thread until first use.
+ *
+ * @example
+ * ```ts
+ * const engine = createEngine('sqlite:///data.db', { intMode: 'bigint' })
+ * const memory = createEngine('sqlite://') // in-memory, shared by all its connections
+ * ```
+ */
+export function createEngine(url: string, options?: EngineOptions): Engine {
+  return new Engine(url, options)
+}

@@ -1,0 +1,110 @@
+/**
+ * The errors sqlaio throws. Each has a stable `code`. Errors born in a worker carry the caller's
+ * stack frames as well as the worker's message (see `withCallerStack`).
+ */
+import type { SerializedError } from './thread/protocol.js'
+
+/** Base class of every sqlaio error. */
+export class SqlaioError extends Error {
+  /** A stable identifier of the failure, safe to branch on. */
+  readonly code: string
+
+  constructor(message: string, code: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = new.target.name
+    this.code = code
+  }
+}
+
+/**
+ * An error reported by the database.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await engine.execute('INSERT INTO users (id) VALUES (1)')
+ * } catch (error) {
+ *   if (error instanceof DatabaseError && error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') { ... }
+ * }
+ * ```
+ */
+export class DatabaseError extends SqlaioError {
+  /** The statement that failed, when there was one. */
+  readonly sql: string | undefined
+
+  /** @param code SQLite's extended result code, such as `SQLITE_CONSTRAINT_UNIQUE`. */
+  constructor(message: string, code: string, sql?: string) {
+    super(message, code)
+    this.sql = sql
+  }
+}
+
+/** The engine, connection, transaction or result was closed before or during the call. */
+export class ClosedError extends SqlaioError {
+  constructor(message: string) {
+    super(message, 'ERR_SQLAIO_CLOSED')
+  }
+}
+
+/** The call was aborted through its `AbortSignal`; `cause` is the signal's reason. */
+export class AbortError extends SqlaioError {
+  constructor(reason: unknown) {
+    super('The operation was aborted', 'ABORT_ERR', { cause: reason })
+  }
+}
+
+/** The worker thread running the call died; the engine replaces it. */
+export class WorkerCrashedError extends SqlaioError {
+  /** The worker's exit code. */
+  readonly exitCode: number
+
+  constructor(message: string, exitCode: number) {
+    super(message, 'ERR_SQLAIO_WORKER_CRASHED')
+    this.exitCode = exitCode
+  }
+}
+
+/**
+ * A result was used in a way its rows do not allow: fetching from a statement that returns no
+ * rows (`ERR_SQLAIO_NO_ROWS_RETURNED`), or `one()` finding no row (`ERR_SQLAIO_NO_RESULT`) or
+ * several (`ERR_SQLAIO_MULTIPLE_RESULTS`).
+ */
+export class ResultError extends SqlaioError {}
+
+/** Rebuilds an error that crossed from the worker, as the class the caller expects. */
+export function reviveError(error: SerializedError, sql?: string): Error {
+  if (error.name === 'SqliteError') {
+    return new DatabaseError(error.message, error.code ?? 'SQLITE_ERROR', sql)
+  }
+  if (error.name === 'TypeError') return new TypeError(error.message)
+  if (error.name === 'RangeError') return new RangeError(error.message)
+  const revived = new Error(error.message)
+  revived.name = error.name
+  if (error.code) Object.assign(revived, { code: error.code })
+  if (error.stack) Object.assign(revived, { workerStack: error.stack })
+  return revived
+}
+
+/** Holds the caller's stack, captured when a public call starts. */
+export interface CallSite {
+  stack?: string
+}
+
+/** Captures the current stack, skipping frames above `skip` (the public method). */
+export function captureCallSite(skip: (...args: never[]) => unknown): CallSite {
+  const site: CallSite = {}
+  Error.captureStackTrace(site, skip)
+  return site
+}
+
+/**
+ * Appends the caller's frames to an error born elsewhere (a worker, or a later tick), so that the
+ * stack shows where the failing call was made.
+ */
+export function withCallerStack<E>(error: E, site: CallSite): E {
+  if (error instanceof Error && site.stack) {
+    const frames = site.stack.slice(site.stack.indexOf('\n') + 1)
+    error.stack = `${error.name}: ${error.message}\n${frames}`
+  }
+  return error
+}

@@ -1,0 +1,15 @@
+export { createEngine, Engine } from './engine.js'
+export { Connection } from './connection.js'
+export { Transaction } from './transaction.js'
+export { AsyncResult } from './result.js'
+export {
+  AbortError,
+  ClosedError,
+  DatabaseError,
+  ResultError,
+  SqlaioError,
+  WorkerCrashedError,
+} from './errors.js'
+export type { EngineOptions, ExecuteOptions, Logger } from './options.js'
+export type { CompiledQuery, Params, Statement } from './params.js'
+export type { IntMode, Row, RowMode } from './arrow/row-decoder.js'

@@ -1,0 +1,82 @@
+/**
+ * What `execute` accepts as a statement and its parameters, checked on the main thread so that a
+ * bad value fails with a TypeError naming it before anything reaches the worker.
+ */
+import type { BoundParams, BoundValue } from './thread/protocol.js'
+
+/** A compiled query, such as Kysely's `CompiledQuery`. */
+export interface CompiledQuery {
+  readonly sql: string
+  readonly parameters: readonly unknown[]
+}
+
+/** A SQL string, a compiled query, or anything with a `compile()` method returning one. */
+export type Statement = string | CompiledQuery | { compile(): CompiledQuery }
+
+/** Positional (`?`) parameters as an array, or named (`:x`, `@x`, `$x`) ones as an object. */
+export type Params = readonly unknown[] | Readonly<Record<string, unknown>>
+
+function bindValue(value: unknown, label: string, where: string): BoundValue {
+  switch (typeof value) {
+    case 'number':
+    case 'bigint':
+    case 'string':
+      return value
+    case 'boolean':
+      return value ? 1 : 0
+    case 'undefined':
+      return null
+    case 'object':
+      if (value === null) return null
+      if (value instanceof Uint8Array) return value
+      break
+  }
+  const kind = value === null ? 'null' : typeof value === 'object' ? (value.constructor?.name ?? 'object') : typeof value
+  throw new TypeError(
+    `${where}: ${label} is of unsupported type ${kind} (expected null, number, bigint, string, boolean or Uint8Array)`,
+  )
+}
+
+export function bindParams(params: unknown, where: string): BoundParams {
+  if (params === undefined || params === null) return []
+  if (Array.isArray(params)) {
+    return params.map((value, i) => bindValue(value, `parameter ${i + 1}`, where))
+  }
+  if (typeof params !== 'object' || params instanceof Uint8Array) {
+    throw new TypeError(`${where}: params must be an array or an object, got ${typeof params}`)
+  }
+  const named: Record<string, BoundValue> = {}
+  for (const [key, value] of Object.entries(params)) {
+    // better-sqlite3 wants bare names; accept the prefixed spelling too.
+    const name = /^[:@$]/.test(key) ? key.slice(1) : key
+    named[name] = bindValue(value, `parameter "${key}"`, where)
+  }
+  return named
+}
+
+function isCompiled(value: unknown): value is CompiledQuery {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as CompiledQuery).sql === 'string' &&
+    Array.isArray((value as CompiledQuery).parameters)
+  )
+}
+
+/** Normalises a statement and its parameters into SQL text and bound values. */
+export function toStatement(statement: unknown, params: unknown, where: string): { sql: string; params: BoundParams } {
+  if (typeof statement === 'string') return { sql: statement, params: bindParams(params, where) }
+  let compiled: unknown = statement
+  if (typeof statement === 'object' && statement !== null && typeof (statement as { compile?: unknown }).compile === 'function') {
+    compiled = (statement as { compile(): unknown }).compile()
+  }
+  if (isCompiled(compiled)) {
+    if (params !== undefined) {
+      throw new TypeError(`${where}: a compiled query carries its own parameters; do not pass params too`)
+    }
+    return { sql: compiled.sql, params: bindParams(compiled.parameters, where) }
+  }
+  throw new TypeError(
+    `${where}: sql must be a string, a compiled query {sql, parameters}, or an object with compile(); got ${statement === null ? 'null' : typeof statement}`,
+  )
+}

@@ -1,0 +1,117 @@
+/**
+ * The calls that an Engine (on its implicit worker) and a Connection (on its own worker) share.
+ */
+import { captureCallSite } from './errors.js'
+import { toModuleUrl } from './options.js'
+import type { ExecuteOptions } from './options.js'
+import { type Params, type Statement, bindParams, toStatement } from './params.js'
+import type { AsyncResult } from './result.js'
+import type { Session } from './session.js'
+
+export abstract class Queryable {
+  /** The session calls go through; throws ClosedError once closed. */
+  protected abstract session(): Session
+
+  /**
+   * Runs one statement. Resolves as soon as the statement has started, with an AsyncResult
+   * whose rows stream in as record batches.
+   *
+   * @example
+   * ```ts
+   * const result = await db.execute('SELECT * FROM users WHERE name LIKE :pattern', { pattern: 'D%' })
+   * const users = await result.fetchall()
+   * ```
+   */
+  execute(statement: Statement, params?: Params, options?: ExecuteOptions): Promise<AsyncResult> {
+    const site = captureCallSite(this.execute)
+    try {
+      const { sql, params: bound } = toStatement(statement, params, 'execute')
+      return this.session().execute(site, sql, bound, options)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /**
+   * Runs a query and resolves to the first column of its first row (null when there is none).
+   *
+   * @example
+   * ```ts
+   * const count = await db.scalar('SELECT count(*) FROM users')
+   * ```
+   */
+  async scalar(statement: Statement, params?: Params, options?: ExecuteOptions): Promise<unknown> {
+    const result = await this.execute(statement, params, options)
+    return result.returnsRows ? result.scalar() : null
+  }
+
+  /**
+   * Runs a script of one or more statements separated by semicolons (no parameters, no rows).
+   *
+   * @example
+   * ```ts
+   * await db.exec('CREATE TABLE a (x); CREATE TABLE b (y)')
+   * ```
+   */
+  exec(script: string, options?: { signal?: AbortSignal }): Promise<void> {
+    const site = captureCallSite(this.exec)
+    if (typeof script !== 'string') {
+      return Promise.reject(new TypeError(`exec: script must be a string, got ${typeof script}`))
+    }
+    try {
+      return this.session()
+        .call(site, (id) => ({ op: 'exec', id, sql: script }), { sql: script, params: [] }, options?.signal)
+        .then(() => undefined)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /**
+   * Runs one statement once per parameter set in a single round trip, atomically (all sets or
+   * none), and resolves to the total number of rows changed — a DB-API `executemany`.
+   *
+   * @example
+   * ```ts
+   * await db.executeMany('INSERT INTO users (name) VALUES (?)', [['Dan'], ['Dana']])
+   * ```
+   */
+  executeMany(sql: string, paramsList: readonly Params[], options?: { signal?: AbortSignal }): Promise<number> {
+    const site = captureCallSite(this.executeMany)
+    try {
+      if (typeof sql !== 'string') throw new TypeError(`executeMany: sql must be a string, got ${typeof sql}`)
+      if (!Array.isArray(paramsList)) {
+        throw new TypeError('executeMany: paramsList must be an array of parameter arrays or objects')
+      }
+      const list = paramsList.map((params, i) => bindParams(params, `executeMany (set ${i + 1})`))
+      return this.session()
+        .call(site, (id) => ({ op: 'executeMany', id, sql, paramsList: list }), { sql, params: paramsList }, options?.signal)
+        .then((changes) => changes as number)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /**
+   * Calls `exportName` of `module` inside this worker with the raw better-sqlite3 Database first,
+   * then `args`. Arguments and the return value cross the thread by structured clone.
+   *
+   * @example
+   * ```ts
+   * // stats.js: export function pageCount(db) { return db.pragma('page_count', { simple: true }) }
+   * const pages = await db.runInWorker('./stats.js', 'pageCount')
+   * ```
+   */
+  runInWorker(module: string | URL, exportName: string, ...args: unknown[]): Promise<unknown> {
+    const site = captureCallSite(this.runInWorker)
+    try {
+      const url = toModuleUrl('runInWorker', 'module', module)
+      if (typeof exportName !== 'string') {
+        throw new TypeError(`runInWorker: exportName must be a string, got ${typeof exportName}`)
+      }
+      return this.session().call(site, (id) => ({ op: 'runInWorker', id, module: url, exportName, args }), null)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * The main thread's end of one worker: sends requests, routes replies to their listeners by id,
+ * and keeps the process alive exactly while a reply is owed.
+ *
+ * Signalling (see protocol.ts for the control block): requests are posted on the port and the
+ * doorbell is rung; replies are pulled with `receiveMessageOnPort` whenever the reply bell rings,
+ * observed with `Atomics.waitAsync` — never a blocking wait on the main thread.
+ *
+ * Liveness: a pending `waitAsync` does not keep Node's event loop alive, so the channel counts
+ * "holds" (calls awaiting a reply, streams whose worker is producing) and keeps the Worker
+ * ref'd while any exist. An idle channel is unref'd and never keeps the process running.
+ */
+import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads'
+import { ClosedError, WorkerCrashedError, reviveError } from '../errors.js'
+import { CONTROL_BLOCK_BYTES, Ctl, type Reply, type Request, type WorkerInit } from './protocol.js'
+
+const WORKER_SCRIPT = new URL('../worker/main.js', import.meta.url)
+
+/** Receives the replies of one request id. */
+export interface ReplyListener {
+  /** Handles a reply; returns true when no further reply for this id is expected. */
+  onReply(reply: Reply): boolean
+  /** The channel died (worker crash, dispose) before the listener finished. */
+  onFailure(error: Error): void
+}
+
+export type ChannelOptions = Omit<WorkerInit, 'control' | 'port'>
+
+export class WorkerChannel {
+  readonly #worker: Worker
+  readonly #port: MessagePort
+  readonly #control: Int32Array
+  readonly #listeners = new Map<number, ReplyListener>()
+  #nextId = 1
+  #holds = 0
+  #armed = false
+  #failure: Error | null = null
+  #lastWorkerError: Error | null = null
+  /** Resolves once the worker has opened its database (rejects if it could not). */
+  readonly ready: Promise<void>
+  /** Called once when the channel can no longer serve (crash or termination). */
+  onDeath: ((error: Error) => void) | null = null
+
+  constructor(options: ChannelOptions) {
+    const control = new SharedArrayBuffer(CONTROL_BLOCK_BYTES)
+    const { port1, port2 } = new MessageChannel()
+    this.#control = new Int32Array(control)
+    this.#port = port1
+    const init: WorkerInit = { ...options, control, port: port2 }
+    this.#worker = new Worker(WORKER_SCRIPT, { workerData: init, transferList: [port2] })
+    this.#worker.unref()
+    this.#worker.on('error', (error) => {
+      this.#lastWorkerError = error
+    })
+    this.#worker.on('exit', (code) => this.#onExit(code))
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.#listeners.set(0, {
+        onReply: (reply) => {
+          this.release()
+          if (reply.kind === 'ready') resolve()
+          else if (reply.kind === 'error') this.#fail(reviveError(reply.error))
+          return true
+        },
+        onFailure: reject,
+      })
+    })
+    // Nobody may be listening yet (connect() awaits it, implicit calls do not).
+    this.ready.catch(() => {})
+    this.hold()
+  }
+
+  /** Why the channel can no longer serve, or null while it can. */
+  get failure(): Error | null {
+    return this.#failure
+  }
+
+  /** A fresh request id, unique on this channel; requests run in id order. */
+  nextId(): number {
+    return this.#nextId++
+  }
+
+  /** Registers `listener` for `request.id`, sends the request, and holds until released. */
+  request(request: Request, listener: ReplyListener): void {
+    if (this.#failure) {
+      listener.onFailure(this.#failure)
+      return
+    }
+    this.#listeners.set(request.id, listener)
+    this.hold()
+    try {
+      this.send(request)
+    } catch (error) {
+      // Typically a DataCloneError from a value that cannot cross threads: nothing was sent.
+      this.#listeners.delete(request.id)
+      this.release()
+      throw error
+    }
+  }
+
+  /** Sends a message that expects no reply of its own (credit, close, cancel). */
+  send(message: Request): void {
+    if (this.#failure) return
+    this.#port.postMessage(message)
+    if (message.op === 'cancel') Atomics.store(this.#control, Ctl.cancelId, message.id)
+    // Ring after posting, so the worker finds the message when it wakes.
+    Atomics.add(this.#control, Ctl.doorbell, 1)
+    Atomics.notify(this.#control, Ctl.doorbell)
+  }
+
+  /** Stops routing replies for `id` (the caller gave up on it); late replies are dropped. */
+  forget(id: number): void {
+    this.#listeners.delete(id)
+  }
+
+  /** Something now owes us a reply: keep the process alive and watch the reply bell. */
+  hold(): void {
+    if (this.#failure) return
+    if (this.#holds++ === 0) this.#worker.ref()
+    this.#arm()
+  }
+
+  /** Undoes one `hold()`. After a failure every hold is already gone, so this does nothing. */
+  release(): void {
+    if (this.#holds > 0 && --this.#holds === 0) this.#worker.unref()
+  }
+
+  /** Ends the worker. Pending listeners fail with `error`. */
+  async terminate(error: Error = new ClosedError('The engine was disposed')): Promise<void> {
+    this.#fail(error)
+    await this.#worker.terminate()
+  }
+
+  readonly #onBell = (): void => {
+    this.#armed = false
+    this.#arm()
+  }
+
+  #arm(): void {
+    while (!this.#armed && this.#holds > 0 && !this.#failure) {
+      // Read the bell before draining: a reply posted after this read rings a value other than
+      // `seen`, so waitAsync settles at once ('not-equal') and we drain again.
+      const seen = Atomics.load(this.#control, Ctl.replyBell)
+      this.#drain()
+      if (this.#holds === 0 || this.#failure) return
+      const wait = Atomics.waitAsync(this.#control, Ctl.replyBell, seen)
+      if (wait.async) {
+        this.#armed = true
+        wait.value.then(this.#onBell)
+      }
+    }
+  }
+
+  #drain(): void {
+    for (;;) {
+      const received = receiveMessageOnPort(this.#port)
+      if (!received) return
+      const reply = received.message as Reply
+      const listener = this.#listeners.get(reply.id)
+      if (listener?.onReply(reply)) this.#listeners.delete(reply.id)
+    }
+  }
+
+  #fail(error: Error): void {
+    if (this.#failure) return
+    this.#failure = error
+    const listeners = [...this.#listeners.values()]
+    this.#listeners.clear()
+    this.#holds = 0
+    this.#worker.unref()
+    for (const listener of listeners) listener.onFailure(error)
+    this.onDeath?.(error)
+  }
+
+  #onExit(code: number): void {
+    // Replies posted just before the exit are still on the port: hand them over first.
+    if (!this.#failure) this.#drain()
+    const cause = this.#lastWorkerError
+    const detail = cause ? `: ${cause.message}` : ''
+    this.#fail(new WorkerCrashedError(`The worker thread exited with code ${code}${detail}`, code))
+  }
+}

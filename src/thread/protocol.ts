@@ -1,0 +1,159 @@
+/**
+ * The thread boundary: the one module that defines the shared control block and every message
+ * that crosses between the main thread and a worker. Both sides import it; nothing else may
+ * invent a field or a message.
+ *
+ * Transport. Each worker owns one `MessageChannel` and one control block (an Int32Array over a
+ * SharedArrayBuffer). Messages are *posted* on the channel but never *delivered* by the event
+ * loop: the receiver pulls them synchronously with `receiveMessageOnPort` after a doorbell rings
+ * in the control block. `postMessage` enqueues on the receiving port synchronously, so a message
+ * posted before its doorbell is always there when the receiver sees the doorbell.
+ *
+ * Bulk data (record batches) never goes through structured clone: it lives in a
+ * SharedArrayBuffer that the worker allocates and the message only carries its handle.
+ */
+
+import type { MessagePort } from 'node:worker_threads'
+
+/** Index of each Int32 field in the control block. */
+export const Ctl = {
+  /**
+   * Main → worker doorbell. The main thread posts a message, then `Atomics.add`s 1 here and
+   * notifies. The worker reads the value, drains its port, and `Atomics.wait`s on the value it
+   * read: a ring that lands between its read and its wait makes the wait return at once, so no
+   * wake-up is lost.
+   */
+  doorbell: 0,
+  /**
+   * Worker → main doorbell, the mirror image: the worker posts replies, then adds 1 and notifies.
+   * The main thread drains its port and arms `Atomics.waitAsync` on the value it read before
+   * draining (never a blocking wait on the main thread).
+   */
+  replyBell: 1,
+  /**
+   * Id of the request whose statement the worker is stepping right now, 0 when none. Written
+   * only by the worker (store before the statement starts, store 0 after it stops). The main
+   * thread reads it to decide whether an interrupt would hit the call it means to cancel; it
+   * may be stale by the time the interrupt lands, so the worker re-checks `cancelId` itself.
+   */
+  runningId: 2,
+  /**
+   * Id of the most recent request the main thread wants cancelled (0: none). Written only by the
+   * main thread, before it rings the doorbell with a `cancel` message; the worker polls it
+   * between batches, which is cheaper than draining the port on every batch.
+   */
+  cancelId: 3,
+} as const
+
+/** Size of the control block in bytes (a multiple of 8 so it can share an allocation). */
+export const CONTROL_BLOCK_BYTES = 16
+
+/** Storage class of one column within one batch. */
+export const enum ColumnKind {
+  /** Every value in the batch is NULL and the column has no declared type to fall back on. */
+  Null = 0,
+  Int = 1,
+  Float = 2,
+  Text = 3,
+  Blob = 4,
+  /** Values of several storage classes: a dense union whose children are the five kinds above. */
+  Mixed = 5,
+}
+
+/**
+ * Where one column's Arrow buffers live inside the batch's SharedArrayBuffer. Offsets are byte
+ * offsets, each a multiple of 8 so that typed-array views are aligned. `-1` means "absent".
+ *
+ * - Int / Float: `values` holds `length` 8-byte values.
+ * - Text / Blob: `offsets` holds `length + 1` Int32 offsets into `values` (UTF-8 / raw bytes).
+ * - Mixed: `typeIds` holds `length` Int8 kind codes (a `ColumnKind` below Mixed), `offsets`
+ *   holds `length` Int32 indexes into the child of that kind; `children[k]` is the child of kind
+ *   `k` (a Null child carries the NULLs).
+ */
+export interface ColumnLayout {
+  kind: ColumnKind
+  length: number
+  nullCount: number
+  validity: number
+  offsets: number
+  values: number
+  valuesBytes: number
+  typeIds: number
+  children: ColumnLayout[] | null
+}
+
+/** One record batch: a buffer the worker wrote and will never touch again, and its layout. */
+export interface BatchMessage {
+  buffer: SharedArrayBuffer
+  numRows: number
+  columns: ColumnLayout[]
+}
+
+/** A plain copy of an error thrown in the worker. */
+export interface SerializedError {
+  name: string
+  message: string
+  code?: string
+  stack?: string
+}
+
+/** Requests, main → worker. `id` is unique per worker; replies carry it back. */
+export type Request =
+  | {
+      op: 'execute'
+      id: number
+      sql: string
+      params: BoundParams
+      batchRows: number
+      prefetchBatches: number
+    }
+  | { op: 'exec'; id: number; sql: string }
+  | { op: 'executeMany'; id: number; sql: string; paramsList: BoundParams[] }
+  | { op: 'runInWorker'; id: number; module: string; exportName: string; args: unknown[] }
+  /** Roll back any open transaction and drop any open result: used before pooling a worker. */
+  | { op: 'reset'; id: number }
+  /** The main thread has consumed `batches` more batches of result `id`. */
+  | { op: 'credit'; id: number; batches: number }
+  /** Discard the rest of result `id`. */
+  | { op: 'closeResult'; id: number }
+  /** Stop request `id` if it has not finished; it then rejects with an abort. */
+  | { op: 'cancel'; id: number }
+
+/** A statement's parameters after validation on the main thread. */
+export type BoundParams = BoundValue[] | Record<string, BoundValue>
+export type BoundValue = null | number | bigint | string | Uint8Array
+
+/** Replies, worker → main. */
+export type Reply =
+  | { kind: 'ready'; id: 0 }
+  | {
+      kind: 'started'
+      id: number
+      returnsRows: boolean
+      columns: string[]
+      rowcount: number
+      lastInsertRowid: bigint
+      inTransaction: boolean
+      /** The first batch, when the statement returns rows. */
+      batch: BatchMessage | null
+      /** True when no further batch will follow. */
+      done: boolean
+    }
+  | { kind: 'batch'; id: number; batch: BatchMessage; done: boolean }
+  /** A result stream ended without another batch (after a cancel, or on an empty tail). */
+  | { kind: 'end'; id: number }
+  | { kind: 'ok'; id: number; value: unknown; inTransaction: boolean }
+  | { kind: 'error'; id: number; error: SerializedError; inTransaction: boolean }
+
+/** What the main thread passes to a new worker in `workerData`. */
+export interface WorkerInit {
+  control: SharedArrayBuffer
+  port: MessagePort
+  filename: string
+  readonly: boolean
+  fileMustExist: boolean
+  busyTimeoutMs: number
+  /** Pragmas that make a shared in-memory database (a RAM-backed file) fast and safe to share. */
+  memory: boolean
+  setup: string | null
+}

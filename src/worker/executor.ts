@@ -1,0 +1,299 @@
+/**
+ * The worker's request loop. It pulls messages from its port synchronously, answers requests in
+ * the order they were sent, and streams at most one open result at a time under credit-based
+ * backpressure.
+ *
+ * Why only one stream: better-sqlite3 refuses any statement while an iterator is open on the
+ * connection. So when a new request arrives while a result is still streaming, the executor
+ * first sends the rest of that result without waiting for credit (the caller asked for more work
+ * before reading it; the rows it will read must still be there), then runs the request.
+ */
+import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads'
+import { type BatchMessage, Ctl, type Reply, type Request } from '../thread/protocol.js'
+import type { Driver, RowCursor } from './driver.js'
+import { postReply, serializeError } from './replies.js'
+
+interface Stream {
+  id: number
+  cursor: RowCursor
+  batchRows: number
+  /** Batches the worker may still send before the main thread reads some. */
+  credit: number
+}
+
+type Control = Extract<Request, { op: 'credit' | 'closeResult' | 'cancel' }>
+type Work = Exclude<Request, Control>
+
+export class Executor {
+  readonly #driver: Driver
+  readonly #port: MessagePort
+  readonly #control: Int32Array
+  readonly #queue: Work[] = []
+  /** Ids of requests cancelled before they ran. */
+  readonly #cancelled = new Set<number>()
+  readonly #modules = new Map<string, Record<string, unknown>>()
+  #stream: Stream | null = null
+
+  constructor(driver: Driver, port: MessagePort, control: Int32Array) {
+    this.#driver = driver
+    this.#port = port
+    this.#control = control
+  }
+
+  /** Serves requests until the thread is terminated. */
+  async serve(): Promise<never> {
+    for (;;) {
+      this.#pump()
+      const work = this.#queue.shift()
+      if (work) {
+        const pending = this.#run(work)
+        if (pending) await pending
+        continue
+      }
+      const stream = this.#stream
+      if (stream && stream.credit > 0) {
+        stream.credit--
+        const pending = this.#sendNextBatch(stream)
+        if (pending) await pending
+        continue
+      }
+      // Idle. Read the doorbell, then look once more: a message posted after that read rings a
+      // value we have not seen, so the wait below returns at once instead of sleeping past it.
+      const seen = Atomics.load(this.#control, Ctl.doorbell)
+      this.#pump()
+      if (this.#queue.length > 0 || (this.#stream && this.#stream.credit > 0)) continue
+      Atomics.wait(this.#control, Ctl.doorbell, seen)
+    }
+  }
+
+  post(reply: Reply): void {
+    postReply(this.#port, this.#control, reply)
+  }
+
+  /** Moves every waiting message off the port: control messages act now, work is queued. */
+  #pump(): void {
+    for (;;) {
+      const received = receiveMessageOnPort(this.#port)
+      if (!received) return
+      const message = received.message as Request
+      switch (message.op) {
+        case 'credit':
+          if (this.#stream?.id === message.id) this.#stream.credit += message.batches
+          break
+        case 'closeResult':
+          this.#closeStream(message.id)
+          break
+        case 'cancel':
+          this.#cancelled.add(message.id)
+          if (this.#closeStream(message.id)) this.post({ kind: 'end', id: message.id })
+          break
+        default:
+          this.#queue.push(message)
+      }
+    }
+  }
+
+  #closeStream(id: number): boolean {
+    const stream = this.#stream
+    if (stream?.id !== id) return false
+    this.#stream = null
+    stream.cursor.close()
+    return true
+  }
+
+  /** Sends the stream's next batch (or its end). Returns a promise only for an async driver. */
+  #sendNextBatch(stream: Stream): Promise<void> | undefined {
+    let batch: ReturnType<RowCursor['nextBatch']>
+    try {
+      batch = stream.cursor.nextBatch(stream.batchRows)
+    } catch (error) {
+      this.#streamFailed(stream, error)
+      return undefined
+    }
+    if (batch instanceof Promise) {
+      return batch.then(
+        (b) => this.#postBatch(stream, b),
+        (error) => this.#streamFailed(stream, error),
+      )
+    }
+    this.#postBatch(stream, batch)
+    return undefined
+  }
+
+  #postBatch(stream: Stream, batch: BatchMessage | null): void {
+    const done = stream.cursor.done
+    if (done && this.#stream === stream) this.#stream = null
+    if (batch && batch.numRows > 0) this.post({ kind: 'batch', id: stream.id, batch, done })
+    else if (done) this.post({ kind: 'end', id: stream.id })
+  }
+
+  #streamFailed(stream: Stream, error: unknown): void {
+    if (this.#stream === stream) this.#stream = null
+    stream.cursor.close()
+    this.#postError(stream.id, error)
+  }
+
+  /** Sends the rest of the open result regardless of credit, so the connection is free. */
+  #drainStream(): Promise<void> | undefined {
+    for (;;) {
+      const stream = this.#stream
+      if (!stream) return undefined
+      const pending = this.#sendNextBatch(stream)
+      this.#pump()
+      if (pending) return pending.then(() => this.#drainStream())
+    }
+  }
+
+  #postError(id: number, error: unknown): void {
+    this.post({
+      kind: 'error',
+      id,
+      error: serializeError(error),
+      inTransaction: this.#driver.inTransaction,
+    })
+  }
+
+  #run(work: Work): Promise<void> | undefined {
+    if (this.#cancelled.size > 0) {
+      const skip = this.#cancelled.has(work.id)
+      // Requests run in id order, so a cancel for an id at or below this one can never match
+      // again (it arrived after its request had already finished): forget it.
+      for (const id of this.#cancelled) if (id <= work.id) this.#cancelled.delete(id)
+      if (skip) return undefined
+    }
+    if (work.op === 'reset') {
+      const stream = this.#stream
+      if (stream) this.#closeStream(stream.id)
+    } else {
+      const draining = this.#drainStream()
+      if (draining) return draining.then(() => this.#start(work))
+    }
+    return this.#start(work)
+  }
+
+  #start(work: Work): Promise<void> | undefined {
+    Atomics.store(this.#control, Ctl.runningId, work.id)
+    try {
+      const outcome = this.#dispatch(work)
+      if (outcome instanceof Promise) {
+        return outcome.then(
+          () => this.#finish(),
+          (error) => {
+            this.#finish()
+            this.#postError(work.id, error)
+          },
+        )
+      }
+      this.#finish()
+    } catch (error) {
+      this.#finish()
+      this.#postError(work.id, error)
+    }
+    return undefined
+  }
+
+  #finish(): void {
+    Atomics.store(this.#control, Ctl.runningId, 0)
+  }
+
+  #ok(id: number, value: unknown): void {
+    this.post({ kind: 'ok', id, value, inTransaction: this.#driver.inTransaction })
+  }
+
+  #dispatch(work: Work): Promise<void> | undefined {
+    const driver = this.#driver
+    switch (work.op) {
+      case 'execute':
+        return this.#execute(work)
+      case 'exec': {
+        const done = driver.exec(work.sql)
+        if (done instanceof Promise) return done.then(() => this.#ok(work.id, null))
+        this.#ok(work.id, null)
+        return undefined
+      }
+      case 'executeMany': {
+        const changes = driver.executeMany(work.sql, work.paramsList)
+        if (changes instanceof Promise) return changes.then((n) => this.#ok(work.id, n))
+        this.#ok(work.id, changes)
+        return undefined
+      }
+      case 'reset': {
+        const done = driver.rollbackAll()
+        if (done instanceof Promise) return done.then(() => this.#ok(work.id, null))
+        this.#ok(work.id, null)
+        return undefined
+      }
+      case 'runInWorker':
+        return this.#runInWorker(work)
+    }
+  }
+
+  #execute(work: Extract<Work, { op: 'execute' }>): Promise<void> | undefined {
+    const outcome = this.#driver.execute(work.sql, work.params)
+    if (outcome instanceof Promise) return outcome.then((o) => this.#started(work, o))
+    this.#started(work, outcome)
+    return undefined
+  }
+
+  #started(
+    work: Extract<Work, { op: 'execute' }>,
+    outcome: Awaited<ReturnType<Driver['execute']>>,
+  ): Promise<void> | undefined {
+    const inTransaction = this.#driver.inTransaction
+    if (!outcome.returnsRows) {
+      this.post({
+        kind: 'started',
+        id: work.id,
+        returnsRows: false,
+        columns: [],
+        rowcount: outcome.rowcount,
+        lastInsertRowid: outcome.lastInsertRowid,
+        inTransaction,
+        batch: null,
+        done: true,
+      })
+      return undefined
+    }
+    const { cursor, columns } = outcome
+    const send = (batch: Awaited<ReturnType<RowCursor['nextBatch']>>): void => {
+      const done = cursor.done
+      if (!done) {
+        this.#stream = {
+          id: work.id,
+          cursor,
+          batchRows: work.batchRows,
+          credit: work.prefetchBatches - 1,
+        }
+      }
+      this.post({
+        kind: 'started',
+        id: work.id,
+        returnsRows: true,
+        columns,
+        rowcount: -1,
+        lastInsertRowid: 0n,
+        inTransaction: this.#driver.inTransaction,
+        batch,
+        done,
+      })
+    }
+    const first = cursor.nextBatch(work.batchRows)
+    if (first instanceof Promise) return first.then(send)
+    send(first)
+    return undefined
+  }
+
+  async #runInWorker(work: Extract<Work, { op: 'runInWorker' }>): Promise<void> {
+    let module = this.#modules.get(work.module)
+    if (!module) {
+      module = (await import(work.module)) as Record<string, unknown>
+      this.#modules.set(work.module, module)
+    }
+    const fn = module[work.exportName]
+    if (typeof fn !== 'function') {
+      throw new TypeError(`runInWorker: ${work.module} has no exported function "${work.exportName}"`)
+    }
+    const value: unknown = await fn(this.#driver.raw, ...work.args)
+    this.#ok(work.id, value)
+  }
+}

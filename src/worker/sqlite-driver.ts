@@ -1,0 +1,161 @@
+/**
+ * The better-sqlite3 driver: one connection, a prepared-statement cache, and cursors that step
+ * a statement in batches through the JavaScript column writers.
+ */
+import Database from 'better-sqlite3'
+import type { BatchMessage, BoundParams, ColumnKind } from '../thread/protocol.js'
+import { declaredKind, writeBatch } from './batch-writer.js'
+import type { Driver, RowCursor, StatementOutcome } from './driver.js'
+
+/** How many prepared statements a connection keeps. */
+const STATEMENT_CACHE_SIZE = 128
+
+export interface SqliteOpenOptions {
+  filename: string
+  readonly: boolean
+  fileMustExist: boolean
+  busyTimeoutMs: number
+  memory: boolean
+}
+
+type Statement = Database.Statement<unknown[], unknown>
+
+/** Calls `fn` with the parameters spread the way better-sqlite3 expects them. */
+function withParams<T>(params: BoundParams, fn: (...args: unknown[]) => T): T {
+  if (Array.isArray(params)) return params.length === 0 ? fn() : fn(params)
+  return Object.keys(params).length === 0 ? fn() : fn(params)
+}
+
+class SqliteCursor implements RowCursor {
+  readonly #rows: IterableIterator<unknown>
+  readonly #numColumns: number
+  readonly #declared: ColumnKind[]
+  #done = false
+
+  constructor(rows: IterableIterator<unknown>, declared: ColumnKind[]) {
+    this.#rows = rows
+    this.#numColumns = declared.length
+    this.#declared = declared
+  }
+
+  nextBatch(maxRows: number): BatchMessage | null {
+    if (this.#done) return null
+    const rows: unknown[][] = []
+    while (rows.length < maxRows) {
+      const step = this.#rows.next()
+      if (step.done) {
+        this.#done = true
+        break
+      }
+      rows.push(step.value as unknown[])
+    }
+    return writeBatch(rows, this.#numColumns, this.#declared)
+  }
+
+  get done(): boolean {
+    return this.#done
+  }
+
+  close(): void {
+    if (this.#done) return
+    this.#done = true
+    this.#rows.return?.()
+  }
+}
+
+export class SqliteDriver implements Driver {
+  readonly #db: Database.Database
+  readonly #statements = new Map<string, Statement>()
+
+  constructor(options: SqliteOpenOptions) {
+    this.#db = new Database(options.filename, {
+      readonly: options.readonly,
+      fileMustExist: options.fileMustExist,
+      timeout: options.busyTimeoutMs,
+    })
+    // Integers come out as bigint so that INTEGER and REAL stay distinguishable (3 vs 3.0) and
+    // values beyond 2^53 survive; the main thread converts them per the caller's intMode.
+    this.#db.defaultSafeIntegers(true)
+    if (options.memory) {
+      // A shared in-memory database is a file in RAM that nothing outlives: durability buys
+      // nothing, and WAL lets readers on other connections run beside a writer.
+      this.#db.pragma('journal_mode = WAL')
+      this.#db.pragma('synchronous = OFF')
+    }
+  }
+
+  get inTransaction(): boolean {
+    return this.#db.inTransaction
+  }
+
+  get raw(): Database.Database {
+    return this.#db
+  }
+
+  #prepare(sql: string): Statement {
+    const cached = this.#statements.get(sql)
+    if (cached) {
+      // Re-insert so that the Map's insertion order is least-recently-used first.
+      this.#statements.delete(sql)
+      this.#statements.set(sql, cached)
+      return cached
+    }
+    const statement = this.#db.prepare(sql) as Statement
+    if (statement.reader) statement.raw(true)
+    this.#statements.set(sql, statement)
+    if (this.#statements.size > STATEMENT_CACHE_SIZE) {
+      const oldest = this.#statements.keys().next().value as string
+      this.#statements.delete(oldest)
+    }
+    return statement
+  }
+
+  execute(sql: string, params: BoundParams): StatementOutcome {
+    const statement = this.#prepare(sql)
+    if (!statement.reader) {
+      const info = withParams(params, (...args) => statement.run(...args))
+      return {
+        returnsRows: false,
+        rowcount: info.changes,
+        lastInsertRowid: BigInt(info.lastInsertRowid),
+      }
+    }
+    const columns = statement.columns()
+    const rows = withParams(params, (...args) => statement.iterate(...args))
+    const declared = columns.map((column) => declaredKind(column.type))
+    return {
+      returnsRows: true,
+      columns: columns.map((column) => column.name),
+      cursor: new SqliteCursor(rows, declared),
+    }
+  }
+
+  exec(sql: string): void {
+    this.#db.exec(sql)
+  }
+
+  executeMany(sql: string, paramsList: BoundParams[]): number {
+    const statement = this.#prepare(sql)
+    if (statement.reader) {
+      throw new TypeError('executeMany() takes a statement that returns no rows')
+    }
+    // db.transaction() nests as a savepoint inside an open transaction: all or nothing.
+    const runAll = this.#db.transaction((list: BoundParams[]) => {
+      let changes = 0
+      for (const params of list) {
+        changes += withParams(params, (...args) => statement.run(...args)).changes
+      }
+      return changes
+    })
+    return runAll(paramsList)
+  }
+
+  rollbackAll(): void {
+    if (this.#db.inTransaction) this.#db.exec('ROLLBACK')
+  }
+
+  close(): void {
+    this.#statements.clear()
+    this.#db.close()
+  }
+}
