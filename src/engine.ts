@@ -9,7 +9,7 @@ import { WorkerPool } from './pool.js'
 import { Queryable } from './queryable.js'
 import { Session } from './session.js'
 import { WorkerChannel } from './thread/channel.js'
-import { type SqliteTarget, parseUrl } from './url.js'
+import { parseUrl, type SqliteTarget } from './url.js'
 
 /**
  * A database engine, from `createEngine()`. Creating one starts nothing; the first implicit call

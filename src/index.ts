@@ -1,7 +1,6 @@
-export { createEngine, Engine } from './engine.js'
+export type { IntMode, Row, RowMode } from './arrow/row-decoder.js'
 export { Connection } from './connection.js'
-export { Transaction } from './transaction.js'
-export { AsyncResult } from './result.js'
+export { createEngine, Engine } from './engine.js'
 export {
   AbortError,
   ClosedError,
@@ -12,4 +11,5 @@ export {
 } from './errors.js'
 export type { EngineOptions, ExecuteOptions, Logger } from './options.js'
 export type { CompiledQuery, Params, Statement } from './params.js'
-export type { IntMode, Row, RowMode } from './arrow/row-decoder.js'
+export { AsyncResult } from './result.js'
+export { Transaction } from './transaction.js'

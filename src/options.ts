@@ -85,7 +85,12 @@ export function checkInteger(where: string, name: string, value: unknown, min: n
   return value
 }
 
-export function checkChoice<T extends string>(where: string, name: string, value: unknown, choices: readonly T[]): T {
+export function checkChoice<T extends string>(
+  where: string,
+  name: string,
+  value: unknown,
+  choices: readonly T[],
+): T {
   if (!choices.includes(value as T)) {
     const list = choices.map((c) => `'${c}'`).join(', ')
     throw new TypeError(`${where}: option "${name}" must be one of ${list}, got ${describe(value)}`)
@@ -136,18 +141,27 @@ export function resolveEngineOptions(options: EngineOptions | undefined): Resolv
   return {
     batchRows: o.batchRows === undefined ? 16384 : checkInteger(where, 'batchRows', o.batchRows, 1, 1 << 24),
     prefetchBatches:
-      o.prefetchBatches === undefined ? 4 : checkInteger(where, 'prefetchBatches', o.prefetchBatches, 1, 1024),
+      o.prefetchBatches === undefined
+        ? 4
+        : checkInteger(where, 'prefetchBatches', o.prefetchBatches, 1, 1024),
     poolSize: o.poolSize === undefined ? 5 : checkInteger(where, 'poolSize', o.poolSize, 0, 1024),
     idleTimeoutMs:
-      o.idleTimeoutMs === undefined ? 30_000 : checkInteger(where, 'idleTimeoutMs', o.idleTimeoutMs, 0, MAX_INT),
-    intMode: o.intMode === undefined ? 'number' : checkChoice(where, 'intMode', o.intMode, ['number', 'bigint']),
-    rowMode: o.rowMode === undefined ? 'object' : checkChoice(where, 'rowMode', o.rowMode, ['object', 'array']),
+      o.idleTimeoutMs === undefined
+        ? 30_000
+        : checkInteger(where, 'idleTimeoutMs', o.idleTimeoutMs, 0, MAX_INT),
+    intMode:
+      o.intMode === undefined ? 'number' : checkChoice(where, 'intMode', o.intMode, ['number', 'bigint']),
+    rowMode:
+      o.rowMode === undefined ? 'object' : checkChoice(where, 'rowMode', o.rowMode, ['object', 'array']),
     busyTimeoutMs:
-      o.busyTimeoutMs === undefined ? 5000 : checkInteger(where, 'busyTimeoutMs', o.busyTimeoutMs, 0, MAX_INT),
+      o.busyTimeoutMs === undefined
+        ? 5000
+        : checkInteger(where, 'busyTimeoutMs', o.busyTimeoutMs, 0, MAX_INT),
     readonly: o.readonly === undefined ? false : checkBoolean('readonly', o.readonly),
     fileMustExist: o.fileMustExist === undefined ? false : checkBoolean('fileMustExist', o.fileMustExist),
     setup: o.setup === undefined ? null : toModuleUrl(where, 'option "setup"', o.setup),
-    native: o.native === undefined ? 'auto' : checkChoice(where, 'native', o.native, ['auto', 'off', 'require']),
+    native:
+      o.native === undefined ? 'auto' : checkChoice(where, 'native', o.native, ['auto', 'off', 'require']),
     logger,
   }
 }

@@ -31,7 +31,8 @@ function bindValue(value: unknown, label: string, where: string): BoundValue {
       if (value instanceof Uint8Array) return value
       break
   }
-  const kind = value === null ? 'null' : typeof value === 'object' ? (value.constructor?.name ?? 'object') : typeof value
+  const kind =
+    value === null ? 'null' : typeof value === 'object' ? (value.constructor?.name ?? 'object') : typeof value
   throw new TypeError(
     `${where}: ${label} is of unsupported type ${kind} (expected null, number, bigint, string, boolean or Uint8Array)`,
   )
@@ -64,10 +65,18 @@ function isCompiled(value: unknown): value is CompiledQuery {
 }
 
 /** Normalises a statement and its parameters into SQL text and bound values. */
-export function toStatement(statement: unknown, params: unknown, where: string): { sql: string; params: BoundParams } {
+export function toStatement(
+  statement: unknown,
+  params: unknown,
+  where: string,
+): { sql: string; params: BoundParams } {
   if (typeof statement === 'string') return { sql: statement, params: bindParams(params, where) }
   let compiled: unknown = statement
-  if (typeof statement === 'object' && statement !== null && typeof (statement as { compile?: unknown }).compile === 'function') {
+  if (
+    typeof statement === 'object' &&
+    statement !== null &&
+    typeof (statement as { compile?: unknown }).compile === 'function'
+  ) {
     compiled = (statement as { compile(): unknown }).compile()
   }
   if (isCompiled(compiled)) {

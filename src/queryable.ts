@@ -2,9 +2,9 @@
  * The calls that an Engine (on its implicit worker) and a Connection (on its own worker) share.
  */
 import { captureCallSite } from './errors.js'
-import { toModuleUrl } from './options.js'
 import type { ExecuteOptions } from './options.js'
-import { type Params, type Statement, bindParams, toStatement } from './params.js'
+import { toModuleUrl } from './options.js'
+import { bindParams, type Params, type Statement, toStatement } from './params.js'
 import type { AsyncResult } from './result.js'
 import type { Session } from './session.js'
 
@@ -76,7 +76,11 @@ export abstract class Queryable {
    * await db.executeMany('INSERT INTO users (name) VALUES (?)', [['Dan'], ['Dana']])
    * ```
    */
-  executeMany(sql: string, paramsList: readonly Params[], options?: { signal?: AbortSignal }): Promise<number> {
+  executeMany(
+    sql: string,
+    paramsList: readonly Params[],
+    options?: { signal?: AbortSignal },
+  ): Promise<number> {
     const site = captureCallSite(this.executeMany)
     try {
       if (typeof sql !== 'string') throw new TypeError(`executeMany: sql must be a string, got ${typeof sql}`)
@@ -85,7 +89,12 @@ export abstract class Queryable {
       }
       const list = paramsList.map((params, i) => bindParams(params, `executeMany (set ${i + 1})`))
       return this.session()
-        .call(site, (id) => ({ op: 'executeMany', id, sql, paramsList: list }), { sql, params: paramsList }, options?.signal)
+        .call(
+          site,
+          (id) => ({ op: 'executeMany', id, sql, paramsList: list }),
+          { sql, params: paramsList },
+          options?.signal,
+        )
         .then((changes) => changes as number)
     } catch (error) {
       return Promise.reject(error)
@@ -109,7 +118,11 @@ export abstract class Queryable {
       if (typeof exportName !== 'string') {
         throw new TypeError(`runInWorker: exportName must be a string, got ${typeof exportName}`)
       }
-      return this.session().call(site, (id) => ({ op: 'runInWorker', id, module: url, exportName, args }), null)
+      return this.session().call(
+        site,
+        (id) => ({ op: 'runInWorker', id, module: url, exportName, args }),
+        null,
+      )
     } catch (error) {
       return Promise.reject(error)
     }

@@ -91,8 +91,7 @@ export class AsyncResult implements AsyncIterable<Row> {
     this.#onClose = init.onClose
     this.returnsRows = reply.returnsRows
     this.rowcount = reply.rowcount
-    this.lastInsertRowid =
-      init.intMode === 'bigint' ? reply.lastInsertRowid : Number(reply.lastInsertRowid)
+    this.lastInsertRowid = init.intMode === 'bigint' ? reply.lastInsertRowid : Number(reply.lastInsertRowid)
     if (reply.batch) {
       this.#schema = toRecordBatch(this.#names, reply.batch).schema
       if (reply.batch.numRows > 0) this.#queue.push(reply.batch)
@@ -167,7 +166,10 @@ export class AsyncResult implements AsyncIterable<Row> {
     if (this.#failure instanceof AbortError) throw this.#failure
     if (this.#closed) throw new ClosedError('This result is closed')
     if (!this.returnsRows) {
-      throw new ResultError('This result does not return rows (the statement returned none)', 'ERR_SQLAIO_NO_ROWS_RETURNED')
+      throw new ResultError(
+        'This result does not return rows (the statement returned none)',
+        'ERR_SQLAIO_NO_ROWS_RETURNED',
+      )
     }
   }
 
@@ -286,7 +288,8 @@ export class AsyncResult implements AsyncIterable<Row> {
   async one(): Promise<Row> {
     try {
       const rows = await this.fetchmany(2)
-      if (rows.length === 0) throw new ResultError('one(): the query returned no rows', 'ERR_SQLAIO_NO_RESULT')
+      if (rows.length === 0)
+        throw new ResultError('one(): the query returned no rows', 'ERR_SQLAIO_NO_RESULT')
       if (rows.length > 1) {
         throw new ResultError('one(): the query returned more than one row', 'ERR_SQLAIO_MULTIPLE_RESULTS')
       }

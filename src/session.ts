@@ -2,8 +2,8 @@
  * A Session issues calls on one worker channel in order and turns replies into results, errors
  * and transaction state. The engine's implicit calls and each Connection use one.
  */
-import { type CallSite, AbortError, reviveError, withCallerStack } from './errors.js'
-import { type ExecuteOptions, type ResolvedEngineOptions, checkChoice, checkInteger } from './options.js'
+import { AbortError, type CallSite, reviveError, withCallerStack } from './errors.js'
+import { checkChoice, checkInteger, type ExecuteOptions, type ResolvedEngineOptions } from './options.js'
 import { AsyncResult } from './result.js'
 import type { ReplyListener, WorkerChannel } from './thread/channel.js'
 import type { BoundParams, Reply, Request } from './thread/protocol.js'
@@ -114,9 +114,18 @@ export class Session {
     const defaults = this.#host.options
     const o = options ?? {}
     const where = 'execute'
-    const intMode = o.intMode === undefined ? defaults.intMode : checkChoice(where, 'intMode', o.intMode, ['number', 'bigint'])
-    const rowMode = o.rowMode === undefined ? defaults.rowMode : checkChoice(where, 'rowMode', o.rowMode, ['object', 'array'])
-    const batchRows = o.batchRows === undefined ? defaults.batchRows : checkInteger(where, 'batchRows', o.batchRows, 1, 1 << 24)
+    const intMode =
+      o.intMode === undefined
+        ? defaults.intMode
+        : checkChoice(where, 'intMode', o.intMode, ['number', 'bigint'])
+    const rowMode =
+      o.rowMode === undefined
+        ? defaults.rowMode
+        : checkChoice(where, 'rowMode', o.rowMode, ['object', 'array'])
+    const batchRows =
+      o.batchRows === undefined
+        ? defaults.batchRows
+        : checkInteger(where, 'batchRows', o.batchRows, 1, 1 << 24)
     const prefetchBatches = defaults.prefetchBatches
     const signal = o.signal
     return this.#send(

@@ -31,7 +31,9 @@ export function parseUrl(url: string): SqliteTarget {
   }
   const [path, query] = splitQuery(rest.slice(1))
   if (query !== null) {
-    throw new TypeError(`createEngine: sqlite URL "${url}" has query parameters, which are not supported; use EngineOptions`)
+    throw new TypeError(
+      `createEngine: sqlite URL "${url}" has query parameters, which are not supported; use EngineOptions`,
+    )
   }
   if (path === '') {
     throw new TypeError(`createEngine: malformed sqlite URL "${url}": no database path`)

@@ -10,12 +10,12 @@ import {
   Field,
   Float64,
   Int64,
+  makeData,
   Null,
   RecordBatch,
   Schema,
   Struct,
   Utf8,
-  makeData,
 } from 'apache-arrow'
 import { type BatchMessage, ColumnKind, type ColumnLayout } from '../thread/protocol.js'
 
@@ -45,7 +45,9 @@ export function arrowType(kind: ColumnKind): DataType {
     case ColumnKind.Mixed:
       return new DenseUnion(
         [...UNION_CHILD_KINDS],
-        UNION_CHILD_KINDS.map((k, i) => new Field(UNION_CHILD_NAMES[i] as string, arrowType(k), k === ColumnKind.Null)),
+        UNION_CHILD_KINDS.map(
+          (k, i) => new Field(UNION_CHILD_NAMES[i] as string, arrowType(k), k === ColumnKind.Null),
+        ),
       )
   }
 }
@@ -62,8 +64,7 @@ export function kindOfType(type: DataType): ColumnKind {
 
 function columnData(buffer: SharedArrayBuffer, layout: ColumnLayout): Data {
   const n = layout.length
-  const validity =
-    layout.validity < 0 ? undefined : new Uint8Array(buffer, layout.validity, (n + 7) >> 3)
+  const validity = layout.validity < 0 ? undefined : new Uint8Array(buffer, layout.validity, (n + 7) >> 3)
   switch (layout.kind) {
     case ColumnKind.Null:
       return makeData({ type: new Null(), length: n })
@@ -91,7 +92,7 @@ function columnData(buffer: SharedArrayBuffer, layout: ColumnLayout): Data {
         nullCount: layout.nullCount,
         nullBitmap: validity,
         valueOffsets: new Int32Array(buffer, layout.offsets, n + 1),
-        data: new Uint8Array(buffer, layout.values < 0 ? 0 : layout.values, layout.valuesBytes),
+        data: new Uint8Array(buffer, Math.max(layout.values, 0), layout.valuesBytes),
       } as never)
     case ColumnKind.Mixed:
       return makeData({

@@ -33,8 +33,7 @@ function decodeColumn(
   out: unknown[],
 ): void {
   const validity = layout.validity < 0 ? null : new Uint8Array(buffer, layout.validity)
-  const isNull = (i: number): boolean =>
-    validity !== null && (validity[i >> 3]! & (1 << (i & 7))) === 0
+  const isNull = (i: number): boolean => validity !== null && (validity[i >> 3]! & (1 << (i & 7))) === 0
   switch (layout.kind) {
     case ColumnKind.Null:
       for (let i = from; i < to; i++) out[i - from] = null
@@ -70,7 +69,7 @@ function decodeColumn(
     case ColumnKind.Text:
     case ColumnKind.Blob: {
       const offsets = new Int32Array(buffer, layout.offsets, layout.length + 1)
-      const base = layout.values < 0 ? 0 : layout.values
+      const base = Math.max(layout.values, 0)
       const text = layout.kind === ColumnKind.Text
       for (let i = from; i < to; i++) {
         if (isNull(i)) {

@@ -6,15 +6,7 @@
  * of the others; if the others still disagree, every batch of that column becomes a dense union
  * (its existing data turns into one union child, without copying it).
  */
-import {
-  type Data,
-  type DenseUnion,
-  Field,
-  RecordBatch,
-  Schema,
-  Struct,
-  makeData,
-} from 'apache-arrow'
+import { type Data, type DenseUnion, Field, makeData, RecordBatch, Schema, Struct } from 'apache-arrow'
 import { ColumnKind } from '../thread/protocol.js'
 import { arrowType, kindOfType } from './batch-data.js'
 
@@ -26,9 +18,21 @@ function nullColumn(kind: ColumnKind, length: number): Data {
   const nullBitmap = new Uint8Array(align8((length + 7) >> 3))
   switch (kind) {
     case ColumnKind.Int:
-      return makeData({ type, length, nullCount: length, nullBitmap, data: new BigInt64Array(length) } as never)
+      return makeData({
+        type,
+        length,
+        nullCount: length,
+        nullBitmap,
+        data: new BigInt64Array(length),
+      } as never)
     case ColumnKind.Float:
-      return makeData({ type, length, nullCount: length, nullBitmap, data: new Float64Array(length) } as never)
+      return makeData({
+        type,
+        length,
+        nullCount: length,
+        nullBitmap,
+        data: new Float64Array(length),
+      } as never)
     case ColumnKind.Text:
     case ColumnKind.Blob:
       return makeData({
@@ -51,13 +55,9 @@ function asUnion(data: Data): Data {
   const typeIds = new Int8Array(n).fill(kind)
   const valueOffsets = new Int32Array(n)
   for (let i = 0; i < n; i++) valueOffsets[i] = i
-  const children = [
-    ColumnKind.Null,
-    ColumnKind.Int,
-    ColumnKind.Float,
-    ColumnKind.Text,
-    ColumnKind.Blob,
-  ].map((k) => (k === kind ? data : nullColumn(k, 0)))
+  const children = [ColumnKind.Null, ColumnKind.Int, ColumnKind.Float, ColumnKind.Text, ColumnKind.Blob].map(
+    (k) => (k === kind ? data : nullColumn(k, 0)),
+  )
   return makeData({
     type: arrowType(ColumnKind.Mixed) as DenseUnion,
     length: n,
@@ -72,7 +72,9 @@ function convert(data: Data, target: ColumnKind): Data {
   const kind = kindOfType(data.type)
   if (kind === target) return data
   if (kind === ColumnKind.Null) {
-    return target === ColumnKind.Mixed ? asUnion(nullColumn(ColumnKind.Null, data.length)) : nullColumn(target, data.length)
+    return target === ColumnKind.Mixed
+      ? asUnion(nullColumn(ColumnKind.Null, data.length))
+      : nullColumn(target, data.length)
   }
   return asUnion(data)
 }

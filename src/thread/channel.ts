@@ -10,8 +10,8 @@
  * "holds" (calls awaiting a reply, streams whose worker is producing) and keeps the Worker
  * ref'd while any exist. An idle channel is unref'd and never keeps the process running.
  */
-import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads'
-import { ClosedError, WorkerCrashedError, reviveError } from '../errors.js'
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads'
+import { ClosedError, reviveError, WorkerCrashedError } from '../errors.js'
 import { CONTROL_BLOCK_BYTES, Ctl, type Reply, type Request, type WorkerInit } from './protocol.js'
 
 const WORKER_SCRIPT = new URL('../worker/main.js', import.meta.url)

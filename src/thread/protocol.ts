@@ -49,7 +49,7 @@ export const Ctl = {
 export const CONTROL_BLOCK_BYTES = 16
 
 /** Storage class of one column within one batch. */
-export const enum ColumnKind {
+export enum ColumnKind {
   /** Every value in the batch is NULL and the column has no declared type to fall back on. */
   Null = 0,
   Int = 1,
