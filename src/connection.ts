@@ -1,12 +1,39 @@
 /**
  * A Connection: calls pinned to one worker, run in order, so a transaction spans awaits safely.
  */
-import { ClosedError, captureCallSite } from './errors.js'
+import { Cancel, type CancelOptions } from './cancel.js'
+import { type AbortError, ClosedError, captureCallSite } from './errors.js'
 import type { ResolvedEngineOptions } from './options.js'
 import { Queryable } from './queryable.js'
 import { Session } from './session.js'
 import type { WorkerChannel } from './thread/channel.js'
 import { Transaction } from './transaction.js'
+
+/**
+ * Connections dropped without close() are cleaned up when collected: their listeners fail,
+ * the worker rolls back and drops its open result, and goes back to the pool. The held value
+ * must not reference the Connection itself, or it would never be collected.
+ */
+const dropped = new FinalizationRegistry<{ channel: WorkerChannel; host: ConnectionHost; openedAt: string }>(
+  ({ channel, host, openedAt }) => {
+    process.emitWarning(`A Connection was garbage-collected without close(); it was opened ${openedAt}`, {
+      code: 'SQLAIO_CONNECTION_LEAK',
+    })
+    if (channel.failure) return
+    channel.abandonListeners(new ClosedError('The connection was garbage-collected without close()'))
+    channel.request(
+      { op: 'reset', id: channel.nextId() },
+      {
+        onReply: (reply) => {
+          channel.release()
+          host.release(channel, reply.kind === 'ok')
+          return true
+        },
+        onFailure: () => host.release(channel, false),
+      },
+    )
+  },
+)
 
 /** What a Connection gets from its engine. */
 export interface ConnectionHost {
@@ -32,11 +59,18 @@ export class Connection extends Queryable {
   readonly #session: Session
   #closed = false
   #savepoints = 0
+  /**
+   * Set while a `transaction(fn)` was cancelled but `fn` has not returned yet: its remaining
+   * calls must fail rather than run outside the transaction that was rolled back under them.
+   */
+  #abandoned: AbortError | null = null
 
-  constructor(channel: WorkerChannel, host: ConnectionHost) {
+  /** @param openedAt where `connect()` was called (a stack), for the leak warning. */
+  constructor(channel: WorkerChannel, host: ConnectionHost, openedAt: string) {
     super()
     this.#channel = channel
     this.#host = host
+    dropped.register(this, { channel, host, openedAt }, this)
     this.#session = new Session({
       channel: () => {
         const failure = channel.failure
@@ -65,6 +99,7 @@ export class Connection extends Queryable {
 
   protected session(): Session {
     this.#checkOpen()
+    if (this.#abandoned) throw this.#abandoned
     return this.#session
   }
 
@@ -113,7 +148,9 @@ export class Connection extends Queryable {
 
   /**
    * Runs `fn` in a transaction: commits when it resolves, rolls back and rethrows when it
-   * throws. Nests as a savepoint when a transaction is already open.
+   * throws. Nests as a savepoint when a transaction is already open. Cancelling it (`signal`,
+   * `timeoutMs`) cancels the connection's calls in flight, rolls back, and rejects with the
+   * AbortError; calls `fn` still makes on this connection then fail until `fn` returns.
    *
    * @example
    * ```ts
@@ -123,16 +160,35 @@ export class Connection extends Queryable {
    * })
    * ```
    */
-  async transaction<T>(fn: (connection: Connection) => Promise<T> | T): Promise<T> {
+  async transaction<T>(fn: (connection: Connection) => Promise<T> | T, options?: CancelOptions): Promise<T> {
     if (typeof fn !== 'function') throw new TypeError('transaction: fn must be a function')
+    const cancel = Cancel.from(options)
+    if (cancel?.error) throw cancel.error
     const tx = this.inTransaction ? await this.beginNested() : await this.begin()
+    const work = Promise.resolve().then(() => fn(this))
+    let cancelled: AbortError | null = null
+    const aborted = new Promise<never>((_, reject) => {
+      cancel?.onCancel((error) => {
+        cancelled = error
+        this.#abandoned = error
+        const free = (): void => {
+          if (this.#abandoned === error) this.#abandoned = null
+        }
+        work.then(free, free)
+        this.#session.cancelAll(error)
+        reject(error)
+      })
+    })
+    aborted.catch(() => {})
     let value: T
     try {
-      value = await fn(this)
+      value = await Promise.race([work, aborted])
     } catch (error) {
       // The rollback's own failure must not hide the error that caused it.
       if (tx.isActive) await tx.rollback().catch(() => {})
-      throw error
+      throw cancelled ?? error
+    } finally {
+      cancel?.dispose()
     }
     await tx.commit()
     return value
@@ -145,6 +201,7 @@ export class Connection extends Queryable {
   async close(): Promise<void> {
     if (this.#closed) throw new ClosedError('This connection is already closed')
     this.#closed = true
+    dropped.unregister(this)
     this.#session.closeResults()
     if (this.#channel.failure) return
     let healthy = true

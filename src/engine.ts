@@ -1,15 +1,22 @@
 /**
  * The Engine: where connections come from, and a worker of its own for implicit calls.
  */
+import { Cancel, type CancelOptions } from './cancel.js'
 import { Connection } from './connection.js'
 import { ClosedError, captureCallSite, withCallerStack } from './errors.js'
 import { createMemoryDatabase } from './memory-db.js'
+import { nativeAvailable, nativeUnavailableError } from './native.js'
 import { type EngineOptions, type ResolvedEngineOptions, resolveEngineOptions } from './options.js'
 import { WorkerPool } from './pool.js'
 import { Queryable } from './queryable.js'
 import { Session } from './session.js'
 import { WorkerChannel } from './thread/channel.js'
 import { parseUrl, type SqliteTarget } from './url.js'
+
+/** Rejects when `cancel` fires. */
+function cancelled(cancel: Cancel): Promise<never> {
+  return new Promise((_, reject) => cancel.onCancel(reject))
+}
 
 /**
  * A database engine, from `createEngine()`. Creating one starts nothing; the first implicit call
@@ -35,10 +42,10 @@ export class Engine extends Queryable {
   readonly #session: Session
   /** Every live worker of this engine: implicit, pinned to connections, or idle. */
   readonly #channels = new Set<WorkerChannel>()
-  readonly #connections = new Set<Connection>()
   #memory: { filename: string; remove: () => void } | null = null
   #implicit: WorkerChannel | null = null
   #disposed = false
+  readonly #native: boolean
 
   constructor(url: string, options?: EngineOptions) {
     super()
@@ -46,11 +53,28 @@ export class Engine extends Queryable {
     this.#options = resolveEngineOptions(options)
     this.url = url
     this.dialect = this.#target.dialect
+    // Decided once, here: 'require' fails now rather than at the first call.
+    this.#native = this.#options.native !== 'off' && nativeAvailable()
+    if (this.#options.native === 'require' && !this.#native) throw nativeUnavailableError()
     this.#pool = new WorkerPool(this.#options.poolSize, this.#options.idleTimeoutMs)
     this.#session = new Session({
       channel: () => this.#implicitChannel(),
       options: this.#options,
     })
+  }
+
+  /**
+   * Whether this engine's workers step statements through the native addon (SPEC §7): true
+   * when the option `native` is not 'off' and the addon loads; otherwise they use the JS path.
+   *
+   * @example
+   * ```ts
+   * const engine = createEngine('sqlite://', { native: 'auto' })
+   * console.log(engine.nativeEnabled ? 'native fast path' : 'JS path')
+   * ```
+   */
+  get nativeEnabled(): boolean {
+    return this.#native
   }
 
   #checkOpen(): void {
@@ -71,6 +95,8 @@ export class Engine extends Queryable {
       busyTimeoutMs: o.busyTimeoutMs,
       memory: this.#target.filename === null,
       setup: o.setup,
+      native: this.#native ? o.native : 'off',
+      resourceLimits: o.resourceLimits,
     })
     this.#channels.add(channel)
     channel.onDeath = () => this.#channels.delete(channel)
@@ -103,27 +129,36 @@ export class Engine extends Queryable {
    * }
    * ```
    */
-  async connect(): Promise<Connection> {
+  async connect(options?: CancelOptions): Promise<Connection> {
     const site = captureCallSite(this.connect)
     this.#checkOpen()
+    const cancel = Cancel.from(options)
+    if (cancel?.error) throw withCallerStack(cancel.error, site)
     const channel = this.#pool.take() ?? this.#spawn()
     try {
-      await channel.ready
+      await (cancel ? Promise.race([channel.ready, cancelled(cancel)]) : channel.ready)
     } catch (error) {
-      void channel.terminate()
+      // A worker that was still starting goes to the pool once it is ready.
+      channel.ready.then(
+        () => this.#pool.put(channel),
+        () => void channel.terminate(),
+      )
       throw withCallerStack(error, site)
+    } finally {
+      cancel?.dispose()
     }
     this.#checkOpen()
-    const connection: Connection = new Connection(channel, {
-      options: this.#options,
-      release: (released, healthy) => {
-        this.#connections.delete(connection)
-        if (this.#disposed || !healthy) void released.terminate()
-        else this.#pool.put(released)
+    return new Connection(
+      channel,
+      {
+        options: this.#options,
+        release: (released, healthy) => {
+          if (this.#disposed || !healthy) void released.terminate()
+          else this.#pool.put(released)
+        },
       },
-    })
-    this.#connections.add(connection)
-    return connection
+      site.stack?.slice(site.stack.indexOf('\n') + 1).trim() ?? 'at an unknown place',
+    )
   }
 
   /**
@@ -137,10 +172,10 @@ export class Engine extends Queryable {
    * })
    * ```
    */
-  async transaction<T>(fn: (connection: Connection) => Promise<T> | T): Promise<T> {
-    const connection = await this.connect()
+  async transaction<T>(fn: (connection: Connection) => Promise<T> | T, options?: CancelOptions): Promise<T> {
+    const connection = await this.connect(options)
     try {
-      return await connection.transaction(fn)
+      return await connection.transaction(fn, options)
     } finally {
       await connection.close()
     }
@@ -174,7 +209,6 @@ export class Engine extends Queryable {
     const error = new ClosedError('The engine was disposed')
     const channels = [...this.#channels]
     this.#channels.clear()
-    this.#connections.clear()
     this.#implicit = null
     await Promise.all([this.#pool.clear(), ...channels.map((channel) => channel.terminate(error))])
     this.#memory?.remove()

@@ -48,8 +48,22 @@ export class ClosedError extends SqlaioError {
 
 /** The call was aborted through its `AbortSignal`; `cause` is the signal's reason. */
 export class AbortError extends SqlaioError {
-  constructor(reason: unknown) {
-    super('The operation was aborted', 'ABORT_ERR', { cause: reason })
+  constructor(reason: unknown, message = 'The operation was aborted', code = 'ABORT_ERR') {
+    super(message, code, { cause: reason })
+  }
+}
+
+/**
+ * The call did not finish within its deadline (`timeoutMs`). It is an AbortError (the same
+ * mechanism stops the call) with its own code.
+ */
+export class TimeoutError extends AbortError {
+  /** The deadline that passed, in milliseconds. */
+  readonly timeoutMs: number
+
+  constructor(timeoutMs: number) {
+    super(undefined, `The operation did not finish within ${timeoutMs} ms`, 'ERR_SQLAIO_TIMEOUT')
+    this.timeoutMs = timeoutMs
   }
 }
 

@@ -1,4 +1,5 @@
 export type { IntMode, Row, RowMode } from './arrow/row-decoder.js'
+export type { CancelOptions } from './cancel.js'
 export { Connection } from './connection.js'
 export { createEngine, Engine } from './engine.js'
 export {
@@ -7,9 +8,12 @@ export {
   DatabaseError,
   ResultError,
   SqlaioError,
+  TimeoutError,
   WorkerCrashedError,
 } from './errors.js'
+export { nativeAvailable } from './native.js'
 export type { EngineOptions, ExecuteOptions, Logger } from './options.js'
 export type { CompiledQuery, Params, Statement } from './params.js'
+export type { WorkerCall } from './queryable.js'
 export { AsyncResult } from './result.js'
 export { Transaction } from './transaction.js'

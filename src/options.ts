@@ -3,7 +3,9 @@
  */
 import { isAbsolute, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import type { ResourceLimits } from 'node:worker_threads'
 import type { IntMode, RowMode } from './arrow/row-decoder.js'
+import type { CancelOptions } from './cancel.js'
 
 /** Called after each statement, like SQLAlchemy's `echo`. */
 export type Logger = (sql: string, params: unknown, elapsedMs: number) => void
@@ -34,6 +36,10 @@ export interface EngineOptions {
   native?: 'auto' | 'off' | 'require'
   /** Called with each statement's sql, params and elapsed milliseconds. */
   logger?: Logger
+  /** Default deadline of every call, in ms (default 0: none). A call's own `timeoutMs` wins. */
+  timeoutMs?: number
+  /** Memory limits of each worker thread (see `worker_threads.ResourceLimits`). */
+  resourceLimits?: ResourceLimits
 }
 
 export interface ResolvedEngineOptions {
@@ -49,12 +55,15 @@ export interface ResolvedEngineOptions {
   setup: string | null
   native: 'auto' | 'off' | 'require'
   logger: Logger | null
+  timeoutMs: number
+  resourceLimits: ResourceLimits | null
 }
 
-/** Options of one `execute` call. */
-export interface ExecuteOptions {
-  /** Aborts the call (and closes its result). */
-  signal?: AbortSignal
+/**
+ * Options of one `execute` call. `signal` aborts the call and closes its result; `timeoutMs`
+ * bounds the time until the statement has started (its first batch is ready).
+ */
+export interface ExecuteOptions extends CancelOptions {
   rowMode?: RowMode
   intMode?: IntMode
   batchRows?: number
@@ -73,6 +82,8 @@ const KNOWN = new Set([
   'setup',
   'native',
   'logger',
+  'timeoutMs',
+  'resourceLimits',
 ])
 
 export function checkInteger(where: string, name: string, value: unknown, min: number, max: number): number {
@@ -163,5 +174,24 @@ export function resolveEngineOptions(options: EngineOptions | undefined): Resolv
     native:
       o.native === undefined ? 'auto' : checkChoice(where, 'native', o.native, ['auto', 'off', 'require']),
     logger,
+    timeoutMs: o.timeoutMs === undefined ? 0 : checkInteger(where, 'timeoutMs', o.timeoutMs, 0, MAX_INT),
+    resourceLimits: checkResourceLimits(o.resourceLimits),
   }
+}
+
+function checkResourceLimits(limits: unknown): ResourceLimits | null {
+  if (limits === undefined) return null
+  if (typeof limits !== 'object' || limits === null) {
+    throw new TypeError(`createEngine: option "resourceLimits" must be an object, got ${describe(limits)}`)
+  }
+  const known = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb']
+  for (const [key, value] of Object.entries(limits)) {
+    if (!known.includes(key)) throw new TypeError(`createEngine: unknown resourceLimits field "${key}"`)
+    if (typeof value !== 'number' || !(value > 0)) {
+      throw new RangeError(
+        `createEngine: resourceLimits.${key} must be a positive number, got ${describe(value)}`,
+      )
+    }
+  }
+  return limits as ResourceLimits
 }

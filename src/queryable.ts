@@ -1,6 +1,7 @@
 /**
  * The calls that an Engine (on its implicit worker) and a Connection (on its own worker) share.
  */
+import type { CancelOptions } from './cancel.js'
 import { captureCallSite } from './errors.js'
 import type { ExecuteOptions } from './options.js'
 import { toModuleUrl } from './options.js'
@@ -53,14 +54,14 @@ export abstract class Queryable {
    * await db.exec('CREATE TABLE a (x); CREATE TABLE b (y)')
    * ```
    */
-  exec(script: string, options?: { signal?: AbortSignal }): Promise<void> {
+  exec(script: string, options?: CancelOptions): Promise<void> {
     const site = captureCallSite(this.exec)
     if (typeof script !== 'string') {
       return Promise.reject(new TypeError(`exec: script must be a string, got ${typeof script}`))
     }
     try {
       return this.session()
-        .call(site, (id) => ({ op: 'exec', id, sql: script }), { sql: script, params: [] }, options?.signal)
+        .call(site, (id) => ({ op: 'exec', id, sql: script }), { sql: script, params: [] }, options)
         .then(() => undefined)
     } catch (error) {
       return Promise.reject(error)
@@ -93,7 +94,7 @@ export abstract class Queryable {
           site,
           (id) => ({ op: 'executeMany', id, sql, paramsList: list }),
           { sql, params: paramsList },
-          options?.signal,
+          options,
         )
         .then((changes) => changes as number)
     } catch (error) {
@@ -103,28 +104,46 @@ export abstract class Queryable {
 
   /**
    * Calls `exportName` of `module` inside this worker with the raw better-sqlite3 Database first,
-   * then `args`. Arguments and the return value cross the thread by structured clone.
+   * then `args`. Arguments and the return value cross the thread by structured clone. To pass
+   * `signal` or `timeoutMs`, call it with one object instead.
    *
    * @example
    * ```ts
    * // stats.js: export function pageCount(db) { return db.pragma('page_count', { simple: true }) }
    * const pages = await db.runInWorker('./stats.js', 'pageCount')
+   * const same = await db.runInWorker({ module: './stats.js', exportName: 'pageCount', timeoutMs: 1000 })
    * ```
    */
-  runInWorker(module: string | URL, exportName: string, ...args: unknown[]): Promise<unknown> {
+  runInWorker(module: string | URL, exportName: string, ...args: unknown[]): Promise<unknown>
+  runInWorker(call: WorkerCall): Promise<unknown>
+  runInWorker(target: string | URL | WorkerCall, exportName?: string, ...rest: unknown[]): Promise<unknown> {
     const site = captureCallSite(this.runInWorker)
     try {
-      const url = toModuleUrl('runInWorker', 'module', module)
-      if (typeof exportName !== 'string') {
-        throw new TypeError(`runInWorker: exportName must be a string, got ${typeof exportName}`)
+      const call: WorkerCall =
+        typeof target === 'object' && !(target instanceof URL)
+          ? target
+          : { module: target, exportName: exportName as string, args: rest }
+      const url = toModuleUrl('runInWorker', 'module', call.module)
+      const name = call.exportName
+      if (typeof name !== 'string') {
+        throw new TypeError(`runInWorker: exportName must be a string, got ${typeof name}`)
       }
+      const args = call.args ?? []
       return this.session().call(
         site,
-        (id) => ({ op: 'runInWorker', id, module: url, exportName, args }),
+        (id) => ({ op: 'runInWorker', id, module: url, exportName: name, args }),
         null,
+        call,
       )
     } catch (error) {
       return Promise.reject(error)
     }
   }
+}
+
+/** One `runInWorker` call spelled as an object, with its cancellation options. */
+export interface WorkerCall extends CancelOptions {
+  module: string | URL
+  exportName: string
+  args?: unknown[]
 }

@@ -1,14 +1,25 @@
 /**
  * A Session issues calls on one worker channel in order and turns replies into results, errors
  * and transaction state. The engine's implicit calls and each Connection use one.
+ *
+ * Cancelling a call (signal or deadline) sends `cancel` to the worker, and interrupts the
+ * statement when the native path can, but the call settles only when the worker answers: a
+ * queued call is skipped and answered with an abort, a running one stops and says so. Waiting
+ * for that answer is what keeps the connection exact: when the caller sees the AbortError,
+ * `inTransaction` already reflects what the worker did (SQLite may have rolled back the whole
+ * transaction), and no late reply can reach another call (replies are routed by request id).
  */
-import { AbortError, type CallSite, reviveError, withCallerStack } from './errors.js'
+import type { IntMode, RowMode } from './arrow/row-decoder.js'
+import { Cancel, type CancelOptions } from './cancel.js'
+import { type AbortError, type CallSite, reviveError, withCallerStack } from './errors.js'
 import { checkChoice, checkInteger, type ExecuteOptions, type ResolvedEngineOptions } from './options.js'
 import { AsyncResult } from './result.js'
+import { ResultStream } from './result-stream.js'
 import type { ReplyListener, WorkerChannel } from './thread/channel.js'
 import type { BoundParams, Reply, Request } from './thread/protocol.js'
 
 type StartedReply = Extract<Reply, { kind: 'started' }>
+type Answer = Exclude<Reply, { kind: 'error' }>
 
 export interface SessionHost {
   /** The channel to use now; throws ClosedError when the owner is closed. */
@@ -16,10 +27,20 @@ export interface SessionHost {
   options: ResolvedEngineOptions
 }
 
+/** How one call turns its first successful reply into a value (and maybe a stream). */
+type Interpret<T> = (
+  reply: Answer,
+  id: number,
+  channel: WorkerChannel,
+  aborting: AbortError | null,
+) => { value: T; next: ReplyListener | null }
+
 export class Session {
   readonly #host: SessionHost
   #inTransaction = false
-  readonly #results = new Set<AsyncResult>()
+  readonly #streams = new Set<ResultStream>()
+  /** Calls sent and not yet answered, so that they can all be cancelled at once. */
+  readonly #inFlight = new Set<(error: AbortError) => void>()
 
   constructor(host: SessionHost) {
     this.#host = host
@@ -30,78 +51,90 @@ export class Session {
     return this.#inTransaction
   }
 
-  /** Closes every result still open (their rows are discarded). */
+  /** Closes every result still streaming (their rows are discarded). */
   closeResults(): void {
-    for (const result of [...this.#results]) result.close()
+    for (const stream of [...this.#streams]) stream.close()
+  }
+
+  /** Cancels every call in flight and aborts every open result with `error`. */
+  cancelAll(error: AbortError): void {
+    for (const cancel of [...this.#inFlight]) cancel(error)
+    for (const stream of [...this.#streams]) stream.abort(error)
   }
 
   /**
-   * Sends one request and settles with what `onReply` makes of its first reply. Replies after
-   * the first go to the listener `onReply` returns, if any (a streaming result).
+   * Sends one request and settles with what `interpret` makes of its first reply. Replies after
+   * the first go to the listener `interpret` returns, if any (a streaming result).
    */
   #send<T>(
     site: CallSite,
     make: (id: number) => Request,
-    onReply: (
-      reply: Exclude<Reply, { kind: 'error' }>,
-      id: number,
-      channel: WorkerChannel,
-    ) => { value: T; next: ReplyListener | null },
+    interpret: Interpret<T>,
     log: { sql: string; params: unknown } | null,
-    signal: AbortSignal | undefined,
+    options: CancelOptions | undefined,
   ): Promise<T> {
     let channel: WorkerChannel
+    let cancel: Cancel | null
     try {
       channel = this.#host.channel()
+      cancel = Cancel.from(options, this.#host.options.timeoutMs)
     } catch (error) {
       return Promise.reject(withCallerStack(error, site))
     }
-    if (signal?.aborted) return Promise.reject(withCallerStack(new AbortError(signal.reason), site))
+    if (cancel?.error) return Promise.reject(withCallerStack(cancel.error, site))
     const id = channel.nextId()
     const started = performance.now()
     const logger = this.#host.options.logger
     return new Promise<T>((resolve, reject) => {
       let next: ReplyListener | null = null
-      let settled = false
-      const onAbort = (): void => {
-        if (settled) return
-        settled = true
-        channel.forget(id)
-        channel.release()
+      let aborting: AbortError | null = null
+      const stop = (error: AbortError): void => {
+        if (aborting) return
+        aborting = error
         channel.send({ op: 'cancel', id })
-        reject(withCallerStack(new AbortError(signal?.reason), site))
+        channel.interrupt(id)
       }
-      signal?.addEventListener('abort', onAbort, { once: true })
       const settle = (): void => {
-        settled = true
-        signal?.removeEventListener('abort', onAbort)
+        cancel?.dispose()
+        this.#inFlight.delete(stop)
         channel.release()
         if (log && logger) logger(log.sql, log.params, performance.now() - started)
       }
-      channel.request(make(id), {
+      const fail = (error: unknown): void => {
+        settle()
+        reject(withCallerStack(error, site))
+      }
+      this.#inFlight.add(stop)
+      cancel?.onCancel(stop)
+      const listener: ReplyListener = {
         onReply: (reply) => {
           if (next) return next.onReply(reply)
-          settle()
           if ('inTransaction' in reply) this.#inTransaction = reply.inTransaction
           if (reply.kind === 'error') {
-            reject(withCallerStack(reviveError(reply.error, log?.sql), site))
+            const error = reviveError(reply.error, log?.sql)
+            fail(aborting && error.name === 'AbortError' ? aborting : error)
             return true
           }
           try {
-            const made = onReply(reply, id, channel)
+            const made = interpret(reply, id, channel, aborting)
             next = made.next
+            settle()
             resolve(made.value)
           } catch (error) {
-            reject(withCallerStack(error, site))
+            fail(error)
           }
           return next === null
         },
         onFailure: (error) => {
-          if (next) return next.onFailure(error)
-          if (!settled) settle()
-          reject(withCallerStack(error, site))
+          if (next) next.onFailure(error)
+          else fail(error)
         },
-      })
+      }
+      try {
+        channel.request(make(id), listener)
+      } catch (error) {
+        fail(error)
+      }
     })
   }
 
@@ -113,49 +146,65 @@ export class Session {
   ): Promise<AsyncResult> {
     const defaults = this.#host.options
     const o = options ?? {}
-    const where = 'execute'
-    const intMode =
-      o.intMode === undefined
-        ? defaults.intMode
-        : checkChoice(where, 'intMode', o.intMode, ['number', 'bigint'])
-    const rowMode =
-      o.rowMode === undefined
-        ? defaults.rowMode
-        : checkChoice(where, 'rowMode', o.rowMode, ['object', 'array'])
-    const batchRows =
-      o.batchRows === undefined
-        ? defaults.batchRows
-        : checkInteger(where, 'batchRows', o.batchRows, 1, 1 << 24)
+    let intMode: IntMode
+    let rowMode: RowMode
+    let batchRows: number
+    try {
+      intMode =
+        o.intMode === undefined
+          ? defaults.intMode
+          : checkChoice('execute', 'intMode', o.intMode, ['number', 'bigint'])
+      rowMode =
+        o.rowMode === undefined
+          ? defaults.rowMode
+          : checkChoice('execute', 'rowMode', o.rowMode, ['object', 'array'])
+      batchRows =
+        o.batchRows === undefined
+          ? defaults.batchRows
+          : checkInteger('execute', 'batchRows', o.batchRows, 1, 1 << 24)
+    } catch (error) {
+      return Promise.reject(error)
+    }
     const prefetchBatches = defaults.prefetchBatches
-    const signal = o.signal
     return this.#send(
       site,
       (id) => ({ op: 'execute', id, sql, params, batchRows, prefetchBatches }),
-      (reply, id, channel) => {
+      (reply, id, channel, aborting) => {
         if (reply.kind !== 'started') throw new Error(`unexpected reply ${reply.kind} to execute`)
+        const started = reply as StartedReply
+        let stream: ResultStream | null = null
+        if (started.returnsRows) {
+          stream = new ResultStream(channel, id, sql, started, prefetchBatches)
+          // Rows nobody asked for any more: stop them and report the abort.
+          if (aborting) {
+            stream.close()
+            throw aborting
+          }
+          if (!started.done) this.#track(stream, o.signal)
+        }
         const result = new AsyncResult({
-          channel,
-          id,
-          reply: reply as StartedReply,
+          reply: started,
+          stream,
           intMode,
           rowMode,
-          prefetchBatches,
-          sql,
-          onClose: (closed) => {
-            this.#results.delete(closed)
-            signal?.removeEventListener('abort', onAbort)
-          },
+          openedAt: site.stack?.slice(site.stack.indexOf('\n') + 1).trim() ?? 'at an unknown place',
         })
-        const onAbort = (): void => result.abort(signal?.reason)
-        if (!reply.done) {
-          this.#results.add(result)
-          signal?.addEventListener('abort', onAbort, { once: true })
-        }
-        return { value: result, next: reply.done ? null : result }
+        return { value: result, next: stream && !started.done ? stream : null }
       },
       { sql, params },
-      signal,
+      options,
     )
+  }
+
+  /** Keeps `stream` to close with the session, and aborts it if the call's signal fires later. */
+  #track(stream: ResultStream, signal: AbortSignal | undefined): void {
+    this.#streams.add(stream)
+    const cancel = signal ? Cancel.from({ signal }) : null
+    cancel?.onCancel((error) => stream.abort(error))
+    stream.onClose(() => {
+      this.#streams.delete(stream)
+      cancel?.dispose()
+    })
   }
 
   /** Sends a request answered by one 'ok' reply and resolves to its value. */
@@ -163,7 +212,7 @@ export class Session {
     site: CallSite,
     make: (id: number) => Request,
     log: { sql: string; params: unknown } | null,
-    signal?: AbortSignal,
+    options?: CancelOptions,
   ): Promise<unknown> {
     return this.#send(
       site,
@@ -173,7 +222,7 @@ export class Session {
         return { value: reply.value, next: null }
       },
       log,
-      signal,
+      options,
     )
   }
 }

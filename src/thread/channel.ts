@@ -10,8 +10,15 @@
  * "holds" (calls awaiting a reply, streams whose worker is producing) and keeps the Worker
  * ref'd while any exist. An idle channel is unref'd and never keeps the process running.
  */
-import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads'
+import {
+  MessageChannel,
+  type MessagePort,
+  type ResourceLimits,
+  receiveMessageOnPort,
+  Worker,
+} from 'node:worker_threads'
 import { ClosedError, reviveError, WorkerCrashedError } from '../errors.js'
+import { loadNative } from '../native.js'
 import { CONTROL_BLOCK_BYTES, Ctl, type Reply, type Request, type WorkerInit } from './protocol.js'
 
 const WORKER_SCRIPT = new URL('../worker/main.js', import.meta.url)
@@ -24,7 +31,7 @@ export interface ReplyListener {
   onFailure(error: Error): void
 }
 
-export type ChannelOptions = Omit<WorkerInit, 'control' | 'port'>
+export type ChannelOptions = Omit<WorkerInit, 'control' | 'port'> & { resourceLimits: ResourceLimits | null }
 
 export class WorkerChannel {
   readonly #worker: Worker
@@ -34,8 +41,11 @@ export class WorkerChannel {
   #nextId = 1
   #holds = 0
   #armed = false
+  #draining = false
   #failure: Error | null = null
   #lastWorkerError: Error | null = null
+  /** The worker connection's id in the native interrupt registry; 0 on the JS path. */
+  #nativeId = 0
   /** Resolves once the worker has opened its database (rejects if it could not). */
   readonly ready: Promise<void>
   /** Called once when the channel can no longer serve (crash or termination). */
@@ -46,8 +56,13 @@ export class WorkerChannel {
     const { port1, port2 } = new MessageChannel()
     this.#control = new Int32Array(control)
     this.#port = port1
-    const init: WorkerInit = { ...options, control, port: port2 }
-    this.#worker = new Worker(WORKER_SCRIPT, { workerData: init, transferList: [port2] })
+    const { resourceLimits, ...rest } = options
+    const init: WorkerInit = { ...rest, control, port: port2 }
+    this.#worker = new Worker(WORKER_SCRIPT, {
+      workerData: init,
+      transferList: [port2],
+      ...(resourceLimits ? { resourceLimits } : {}),
+    })
     this.#worker.unref()
     this.#worker.on('error', (error) => {
       this.#lastWorkerError = error
@@ -57,8 +72,10 @@ export class WorkerChannel {
       this.#listeners.set(0, {
         onReply: (reply) => {
           this.release()
-          if (reply.kind === 'ready') resolve()
-          else if (reply.kind === 'error') this.#fail(reviveError(reply.error))
+          if (reply.kind === 'ready') {
+            this.#nativeId = reply.nativeId ?? 0
+            resolve()
+          } else if (reply.kind === 'error') this.#fail(reviveError(reply.error))
           return true
         },
         onFailure: reject,
@@ -97,6 +114,27 @@ export class WorkerChannel {
     }
   }
 
+  /**
+   * Interrupts the statement of request `requestId` if the worker is running it right now
+   * (native addon only: `sqlite3_interrupt` on the worker's connection). Returns whether an
+   * interrupt was sent. The request then fails with an abort; the caller still sends `cancel`.
+   * On the JS path nothing can stop a statement mid-step: this sends nothing, and the worker
+   * stops at its next batch boundary, when it reads the `cancel` message.
+   *
+   * Races: `runningId` is written by the worker alone and may be stale the moment it is read.
+   * So `cancelId` is stored first: when the SQLITE_INTERRUPT arrives, the worker treats it as an
+   * abort only if `cancelId` names the failing request. If the request finished before the
+   * interrupt landed, SQLite clears the flag when the next statement starts (none is active
+   * between requests), or that statement fails with SQLITE_INTERRUPT and, not being cancelled,
+   * re-runs if read-only. The registry in the addon guarantees the connection is still open.
+   */
+  interrupt(requestId: number): boolean {
+    if (this.#nativeId === 0 || this.#failure) return false
+    Atomics.store(this.#control, Ctl.cancelId, requestId)
+    if (Atomics.load(this.#control, Ctl.runningId) !== requestId) return false
+    return loadNative()?.interrupt(this.#nativeId) ?? false
+  }
+
   /** Sends a message that expects no reply of its own (credit, close, cancel). */
   send(message: Request): void {
     if (this.#failure) return
@@ -105,6 +143,18 @@ export class WorkerChannel {
     // Ring after posting, so the worker finds the message when it wakes.
     Atomics.add(this.#control, Ctl.doorbell, 1)
     Atomics.notify(this.#control, Ctl.doorbell)
+  }
+
+  /**
+   * Fails every listener but the start-up handshake with `error`, keeping the worker: used when
+   * the owner of this channel is gone and its pending replies have nobody to reach.
+   */
+  abandonListeners(error: Error): void {
+    for (const [id, listener] of [...this.#listeners]) {
+      if (id === 0) continue
+      this.#listeners.delete(id)
+      listener.onFailure(error)
+    }
   }
 
   /** Stops routing replies for `id` (the caller gave up on it); late replies are dropped. */
@@ -136,6 +186,10 @@ export class WorkerChannel {
   }
 
   #arm(): void {
+    // A listener may take a hold while we are draining (a new stream): the drain must not
+    // recurse into itself, or it would hand that stream's next reply to a listener that is not
+    // registered yet. The arm loop that runs the drain re-checks the holds when it finishes.
+    if (this.#draining) return
     while (!this.#armed && this.#holds > 0 && !this.#failure) {
       // Read the bell before draining: a reply posted after this read rings a value other than
       // `seen`, so waitAsync settles at once ('not-equal') and we drain again.
@@ -151,12 +205,17 @@ export class WorkerChannel {
   }
 
   #drain(): void {
-    for (;;) {
-      const received = receiveMessageOnPort(this.#port)
-      if (!received) return
-      const reply = received.message as Reply
-      const listener = this.#listeners.get(reply.id)
-      if (listener?.onReply(reply)) this.#listeners.delete(reply.id)
+    this.#draining = true
+    try {
+      for (;;) {
+        const received = receiveMessageOnPort(this.#port)
+        if (!received) return
+        const reply = received.message as Reply
+        const listener = this.#listeners.get(reply.id)
+        if (listener?.onReply(reply)) this.#listeners.delete(reply.id)
+      }
+    } finally {
+      this.#draining = false
     }
   }
 

@@ -125,7 +125,15 @@ export type BoundValue = null | number | bigint | string | Uint8Array
 
 /** Replies, worker → main. */
 export type Reply =
-  | { kind: 'ready'; id: 0 }
+  | {
+      kind: 'ready'
+      id: 0
+      /**
+       * Present when the worker steps statements through the native addon: its connection's id
+       * in the addon's interrupt registry, for `WorkerChannel.interrupt`.
+       */
+      nativeId?: number
+    }
   | {
       kind: 'started'
       id: number
@@ -156,4 +164,6 @@ export interface WorkerInit {
   /** Pragmas that make a shared in-memory database (a RAM-backed file) fast and safe to share. */
   memory: boolean
   setup: string | null
+  /** Whether to attach the native addon ('require': fail start-up if it cannot). Default 'off'. */
+  native?: 'auto' | 'off' | 'require'
 }

@@ -84,8 +84,10 @@ export class Executor {
           this.#closeStream(message.id)
           break
         case 'cancel':
-          this.#cancelled.add(message.id)
-          if (this.#closeStream(message.id)) this.post({ kind: 'end', id: message.id })
+          // A streaming result stops here, between batches. Otherwise the id is remembered:
+          // if its request is still queued, it is skipped when its turn comes.
+          if (this.#closeStream(message.id)) this.#postAbort(message.id)
+          else this.#cancelled.add(message.id)
           break
         default:
           this.#queue.push(message)
@@ -144,6 +146,16 @@ export class Executor {
     }
   }
 
+  /** Answers a cancelled request: it stopped (or never ran), and this is the state it left. */
+  #postAbort(id: number): void {
+    this.post({
+      kind: 'error',
+      id,
+      error: { name: 'AbortError', message: 'The operation was aborted' },
+      inTransaction: this.#driver.inTransaction,
+    })
+  }
+
   #postError(id: number, error: unknown): void {
     this.post({
       kind: 'error',
@@ -159,7 +171,10 @@ export class Executor {
       // Requests run in id order, so a cancel for an id at or below this one can never match
       // again (it arrived after its request had already finished): forget it.
       for (const id of this.#cancelled) if (id <= work.id) this.#cancelled.delete(id)
-      if (skip) return undefined
+      if (skip) {
+        this.#postAbort(work.id)
+        return undefined
+      }
     }
     if (work.op === 'reset') {
       const stream = this.#stream

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3'
 import type { BatchMessage, BoundParams, ColumnKind } from '../thread/protocol.js'
 import { declaredKind, writeBatch } from './batch-writer.js'
 import type { Driver, RowCursor, StatementOutcome } from './driver.js'
+import type { NativeReader } from './native-driver.js'
 
 /** How many prepared statements a connection keeps. */
 const STATEMENT_CACHE_SIZE = 128
@@ -66,6 +67,8 @@ class SqliteCursor implements RowCursor {
 export class SqliteDriver implements Driver {
   readonly #db: Database.Database
   readonly #statements = new Map<string, Statement>()
+  /** The native fast path for statements that return rows, once attached (see useNative). */
+  #native: NativeReader | null = null
 
   constructor(options: SqliteOpenOptions) {
     this.#db = new Database(options.filename, {
@@ -90,6 +93,11 @@ export class SqliteDriver implements Driver {
 
   get raw(): Database.Database {
     return this.#db
+  }
+
+  /** Steps statements that return rows through the native addon from now on. */
+  useNative(reader: NativeReader): void {
+    this.#native = reader
   }
 
   #prepare(sql: string): Statement {
@@ -121,13 +129,14 @@ export class SqliteDriver implements Driver {
       }
     }
     const columns = statement.columns()
-    const rows = withParams(params, (...args) => statement.iterate(...args))
     const declared = columns.map((column) => declaredKind(column.type))
-    return {
-      returnsRows: true,
-      columns: columns.map((column) => column.name),
-      cursor: new SqliteCursor(rows, declared),
-    }
+    const cursor = this.#native
+      ? this.#native.open(sql, params, declared)
+      : new SqliteCursor(
+          withParams(params, (...args) => statement.iterate(...args)),
+          declared,
+        )
+    return { returnsRows: true, columns: columns.map((column) => column.name), cursor }
   }
 
   exec(sql: string): void {
@@ -155,6 +164,8 @@ export class SqliteDriver implements Driver {
   }
 
   close(): void {
+    // The addon's statements must be finalized (and the connection unregistered) first.
+    this.#native?.detach()
     this.#statements.clear()
     this.#db.close()
   }

@@ -1,0 +1,102 @@
+/**
+ * The optional native addon (native/, SPEC §7): locating and loading it, and its typed surface.
+ *
+ * The same shared library is loaded three ways: by `require` on the main thread (to interrupt a
+ * worker's running statement), by `require` in each worker, and by SQLite itself when a worker
+ * calls better-sqlite3's `db.loadExtension()` with it. Loading never throws here: when the addon
+ * is missing or broken, {@link nativeAvailable} is false and everything uses the JS path.
+ */
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import type { BoundParams, ColumnKind, ColumnLayout } from './thread/protocol.js'
+
+/** Where node-gyp puts the addon (relative to dist/src/ once compiled). */
+export const NATIVE_PATH = fileURLToPath(new URL('../../native/build/Release/sqlaio.node', import.meta.url))
+
+/** The SQLite extension entry point the addon exports. */
+export const NATIVE_ENTRY_POINT = 'sqlite3_sqlaio_init'
+
+declare const connectionTag: unique symbol
+declare const statementTag: unique symbol
+
+/** A type-tagged handle to a better-sqlite3 connection the addon attached to. */
+export interface NativeConnection {
+  readonly [connectionTag]: true
+}
+
+/** A type-tagged handle to a statement prepared by the addon. */
+export interface NativeStatement {
+  readonly [statementTag]: true
+}
+
+/** What `step` reports about the batch it just stepped into native scratch memory. */
+export interface NativeBatchInfo {
+  numRows: number
+  /** Exact size of the SharedArrayBuffer `fill` needs. */
+  byteLength: number
+  /** The statement is exhausted (and already reset). */
+  done: boolean
+  columns: ColumnLayout[]
+}
+
+/** The functions native/src/addon.c exports. Every handle argument is checked by type tag. */
+export interface NativeAddon {
+  /** The connection that just ran the extension's init on this thread (see attachNative). */
+  attach(): NativeConnection
+  /** The connection's id in the process-wide interrupt registry. */
+  connectionId(connection: NativeConnection): number
+  /** Finalizes the connection's statements and unregisters it; required before it closes. */
+  detach(connection: NativeConnection): void
+  prepare(connection: NativeConnection, sql: string): NativeStatement
+  /** Binds (better-sqlite3's rules) and opens a cursor; returns whether the statement is read-only. */
+  open(statement: NativeStatement, params: BoundParams, declared: ColumnKind[]): boolean
+  /** Steps at most `maxRows` rows; throws a SqliteError-shaped error and resets on failure. */
+  step(statement: NativeStatement, maxRows: number): NativeBatchInfo
+  /** Copies the batch just stepped into `target` (a zeroed view of a SharedArrayBuffer). */
+  fill(statement: NativeStatement, target: Uint8Array): void
+  /** Ends the open cursor (resets the statement). */
+  close(statement: NativeStatement): void
+  finalize(statement: NativeStatement): void
+  /** `sqlite3_interrupt()` on registered connection `id`, from any thread; false if not registered. */
+  interrupt(id: number): boolean
+}
+
+let loaded: { addon: NativeAddon | null; error: Error | null } | null = null
+
+/** The addon, loaded once per thread, or null when it is not built or fails to load. */
+export function loadNative(): NativeAddon | null {
+  if (loaded === null) {
+    try {
+      const addon = createRequire(import.meta.url)(NATIVE_PATH) as NativeAddon
+      loaded = { addon, error: null }
+    } catch (error) {
+      loaded = { addon: null, error: error instanceof Error ? error : new Error(String(error)) }
+    }
+  }
+  return loaded.addon
+}
+
+/**
+ * Whether the native addon is built and loads in this process. When it does, engines created
+ * with `native: 'auto'` (the default) or `'require'` step statements natively.
+ *
+ * @example
+ * ```ts
+ * import { createEngine, nativeAvailable } from 'sqlaio'
+ * const engine = createEngine('sqlite:///data.db', { native: nativeAvailable() ? 'require' : 'off' })
+ * ```
+ */
+export function nativeAvailable(): boolean {
+  return loadNative() !== null
+}
+
+/** The error `native: 'require'` fails with when the addon cannot be used. */
+export function nativeUnavailableError(detail?: string): Error {
+  loadNative()
+  const reason = detail ?? loaded?.error?.message ?? 'unknown reason'
+  const error = new Error(
+    `sqlaio: option native: 'require' was given, but the native addon is unavailable (${reason}). ` +
+      'Build it with `npm rebuild sqlaio` (needs a C compiler and node-gyp), or use native: "auto".',
+  )
+  return Object.assign(error, { code: 'ERR_SQLAIO_NATIVE_UNAVAILABLE' })
+}

@@ -1,0 +1,195 @@
+/**
+ * The native fast path, worker side: statements that return rows are prepared on better-sqlite3's
+ * own connection by the addon and stepped straight into the batch layout in native memory, then
+ * copied once into the batch's SharedArrayBuffer. No JS value is made per cell.
+ *
+ * better-sqlite3 still prepares every statement first (the driver's cache): that is where syntax
+ * errors, "more than one statement" and the reader/writer split come from, identical on both
+ * paths. Only readers come here, and they bind with better-sqlite3's rules (native/src/bind.c).
+ */
+import type Database from 'better-sqlite3'
+import {
+  loadNative,
+  NATIVE_ENTRY_POINT,
+  NATIVE_PATH,
+  type NativeAddon,
+  type NativeConnection,
+  type NativeStatement,
+  nativeUnavailableError,
+} from '../native.js'
+import { type BatchMessage, type BoundParams, type ColumnKind, Ctl } from '../thread/protocol.js'
+import type { RowCursor } from './driver.js'
+import { isInterrupt } from './native-interrupt.js'
+
+/** How many native statements a connection keeps prepared (as the driver's own cache). */
+const STATEMENT_CACHE_SIZE = 128
+
+interface CachedStatement {
+  handle: NativeStatement
+  /** The cursor reading it, while one is open. */
+  cursor: NativeCursor | null
+  /** Dropped from the cache while in use: finalize when its cursor ends. */
+  evicted: boolean
+}
+
+/** Steps reader statements of one better-sqlite3 connection through the addon. */
+export class NativeReader {
+  readonly #addon: NativeAddon
+  readonly #connection: NativeConnection
+  readonly #control: Int32Array
+  readonly #statements = new Map<string, CachedStatement>()
+  /** The connection's id in the addon's interrupt registry (sent to the main thread). */
+  readonly id: number
+
+  private constructor(addon: NativeAddon, connection: NativeConnection, control: Int32Array) {
+    this.#addon = addon
+    this.#connection = connection
+    this.#control = control
+    this.id = addon.connectionId(connection)
+  }
+
+  /**
+   * Attaches to `db`: the addon is loaded as a SQLite extension into it, and its init hands the
+   * connection to the addon on this thread. Throws when the addon is missing or cannot attach.
+   */
+  static attach(db: Database.Database, control: Int32Array): NativeReader {
+    const addon = loadNative()
+    if (!addon) throw nativeUnavailableError()
+    // better-sqlite3 takes an entry point as a second argument; its typings omit it.
+    const load = db.loadExtension as (path: string, entryPoint: string) => Database.Database
+    load.call(db, NATIVE_PATH, NATIVE_ENTRY_POINT)
+    return new NativeReader(addon, addon.attach(), control)
+  }
+
+  /** Opens a cursor over `sql` (a reader better-sqlite3 has prepared without error). */
+  open(sql: string, params: BoundParams, declared: ColumnKind[]): RowCursor {
+    const cached = this.#statement(sql)
+    const readonly = this.#addon.open(cached.handle, params, declared)
+    // The executor stored this request's id in runningId before dispatching it to the driver.
+    const requestId = Atomics.load(this.#control, Ctl.runningId)
+    const cursor = new NativeCursor(this, cached, {
+      requestId,
+      retryable: readonly && requestId !== 0,
+      // A retry re-binds and re-runs the statement from its start (see nextBatch).
+      reopen: () => this.#addon.open(cached.handle, params, declared),
+    })
+    cached.cursor = cursor
+    return cursor
+  }
+
+  #statement(sql: string): CachedStatement {
+    const cached = this.#statements.get(sql)
+    if (cached) {
+      // Re-insert so that the Map's insertion order is least-recently-used first.
+      this.#statements.delete(sql)
+      this.#statements.set(sql, cached)
+      return cached
+    }
+    const fresh: CachedStatement = {
+      handle: this.#addon.prepare(this.#connection, sql),
+      cursor: null,
+      evicted: false,
+    }
+    this.#statements.set(sql, fresh)
+    if (this.#statements.size > STATEMENT_CACHE_SIZE) {
+      const [oldestSql, oldest] = this.#statements.entries().next().value as [string, CachedStatement]
+      this.#statements.delete(oldestSql)
+      if (oldest.cursor) oldest.evicted = true
+      else this.#addon.finalize(oldest.handle)
+    }
+    return fresh
+  }
+
+  /** Called by a cursor when it ends. */
+  released(cached: CachedStatement): void {
+    cached.cursor = null
+    if (cached.evicted) this.#addon.finalize(cached.handle)
+  }
+
+  get addon(): NativeAddon {
+    return this.#addon
+  }
+
+  /** Whether the main thread asked to cancel request `id` (it stores cancelId before interrupting). */
+  cancelled(id: number): boolean {
+    return Atomics.load(this.#control, Ctl.cancelId) === id
+  }
+
+  /** Finalizes every statement and leaves the interrupt registry: call before closing the db. */
+  detach(): void {
+    this.#statements.clear()
+    this.#addon.detach(this.#connection)
+  }
+}
+
+/** One open native query, read one batch at a time. */
+class NativeCursor implements RowCursor {
+  readonly #reader: NativeReader
+  readonly #cached: CachedStatement
+  readonly #reopen: () => void
+  /** The request this cursor serves (0: unknown). */
+  readonly #requestId: number
+  /** Whether a spurious interrupt may be answered by re-running (read-only, nothing sent yet). */
+  #retryable: boolean
+  #done = false
+
+  constructor(
+    reader: NativeReader,
+    cached: CachedStatement,
+    retry: { requestId: number; retryable: boolean; reopen: () => void },
+  ) {
+    this.#reader = reader
+    this.#cached = cached
+    this.#requestId = retry.requestId
+    this.#retryable = retry.retryable
+    this.#reopen = retry.reopen
+  }
+
+  nextBatch(maxRows: number): BatchMessage | null {
+    if (this.#done) return null
+    const addon = this.#reader.addon
+    const handle = this.#cached.handle
+    let info: ReturnType<NativeAddon['step']>
+    try {
+      info = addon.step(handle, maxRows)
+    } catch (error) {
+      // The main thread interrupts only while runningId is this request, but the statement may
+      // finish, and the next request start, before sqlite3_interrupt() lands: an interrupt meant
+      // for an earlier request. A read-only statement that has sent nothing yet can simply run
+      // again (SQLite clears the interrupt flag when a statement starts with none active).
+      if (!(this.#retryable && isInterrupt(error) && !this.#reader.cancelled(this.#requestId))) {
+        this.#end()
+        throw error
+      }
+      try {
+        this.#reopen()
+        info = addon.step(handle, maxRows)
+      } catch (again) {
+        this.#end()
+        throw again
+      }
+    }
+    this.#retryable = false
+    // The addon sized the batch exactly; the JS writers also allocate at least 8 bytes.
+    const buffer = new SharedArrayBuffer(Math.max(info.byteLength, 8))
+    addon.fill(handle, new Uint8Array(buffer))
+    if (info.done) this.#end()
+    return { buffer, numRows: info.numRows, columns: info.columns }
+  }
+
+  get done(): boolean {
+    return this.#done
+  }
+
+  close(): void {
+    if (this.#done) return
+    this.#reader.addon.close(this.#cached.handle)
+    this.#end()
+  }
+
+  #end(): void {
+    if (this.#done) return
+    this.#done = true
+    this.#reader.released(this.#cached)
+  }
+}
