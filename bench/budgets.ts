@@ -1,0 +1,109 @@
+/**
+ * The SPEC §6 budgets, checked against a run's summaries. A budget whose case or contender did
+ * not run (a quick run, no native addon) is reported as not measured, never as met.
+ */
+import { num, range } from './report/format.js'
+import type { CaseSummary, ContenderSummary } from './report/summary.js'
+import type { Summary } from './stats.js'
+
+export interface Verdict {
+  budget: string
+  contender: string
+  /** The measured figure as text, or why there is none. */
+  figure: string
+  met: boolean | null
+}
+
+interface Budget {
+  budget: string
+  caseId: string
+  contender: string
+  limit: number
+  /** The figure (judged by its median over rounds) and its unit, from the contender's summary. */
+  read: (c: ContenderSummary) => { value: Summary | number | undefined; unit: string }
+  /** The limit itself fails ("<" rather than "≤"). */
+  strict?: boolean
+}
+
+const SYNC_ALL = 'better-sqlite3 .all()'
+const POST = 'worker + postMessage'
+const ratio = (baseline: string) => (c: ContenderSummary) => ({ value: c.ratios[baseline], unit: '×' })
+const stall = (c: ContenderSummary) => ({ value: c.stallMs, unit: ' ms' })
+
+/** Each budget for the JS path, and again for the native path (whose own toArrow limit is 0.10). */
+function budgets(): Budget[] {
+  const list: Budget[] = []
+  for (const prefix of ['sqlaio', 'sqlaio native']) {
+    const native = prefix !== 'sqlaio'
+    list.push(
+      {
+        budget: `toArrow() of 1M rows, wall ≤ ${native ? '0.10' : '0.40'} × sync .all()`,
+        caseId: 'scan-1M',
+        contender: `${prefix} toArrow()`,
+        limit: native ? 0.1 : 0.4,
+        read: ratio(SYNC_ALL),
+      },
+      {
+        budget: 'toArrow() of 1M rows, longest main-thread stall ≤ 20 ms',
+        caseId: 'scan-1M',
+        contender: `${prefix} toArrow()`,
+        limit: 20,
+        read: stall,
+      },
+      {
+        budget: 'fetchall() of 1M rows, wall ≤ 0.70 × sync .all()',
+        caseId: 'scan-1M',
+        contender: `${prefix} fetchall()`,
+        limit: 0.7,
+        read: ratio(SYNC_ALL),
+      },
+      {
+        budget: 'fetchall() of 1M rows, wall ≤ 0.35 × worker+postMessage',
+        caseId: 'scan-1M',
+        contender: `${prefix} fetchall()`,
+        limit: 0.35,
+        read: ratio(POST),
+      },
+      {
+        // §6 asks that fetchall() yield between batches; a stall within the 20 ms budget shows it does.
+        budget: 'fetchall() of 1M rows yields between batches: longest stall ≤ 20 ms',
+        caseId: 'scan-1M',
+        contender: `${prefix} fetchall()`,
+        limit: 20,
+        read: stall,
+      },
+      {
+        budget: '`SELECT 1` round trip on a connection, median ≤ 20 µs',
+        caseId: 'latency-select1',
+        contender: `${prefix} connection`,
+        limit: 20,
+        read: (c) => ({ value: c.p50Us, unit: ' µs' }),
+      },
+      {
+        budget: 'iterating 10M rows, peak RSS < 150 MB above idle',
+        caseId: 'stream-10M',
+        contender: `${prefix} for await`,
+        limit: 150,
+        read: (c) => ({ value: c.peakRssMb, unit: ' MB' }),
+        strict: true,
+      },
+    )
+  }
+  return list
+}
+
+export function checkBudgets(cases: CaseSummary[]): Verdict[] {
+  return budgets().map(({ budget, caseId, contender, limit, read, strict }) => {
+    const found = cases.find((c) => c.id === caseId)
+    const summary = found?.contenders.find((c) => c.name === contender)
+    if (!found || !summary) {
+      const why = found ? 'contender not available' : `case ${caseId} not run`
+      return { budget, contender, figure: `not measured (${why})`, met: null }
+    }
+    const { value, unit } = read(summary)
+    if (value === undefined) return { budget, contender, figure: 'not measured', met: null }
+    const judged = typeof value === 'number' ? value : value.median
+    const figure = typeof value === 'number' ? `${num(value)}${unit}` : range(value, unit)
+    return { budget, contender, figure, met: strict ? judged < limit : judged <= limit }
+  })
+}

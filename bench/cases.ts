@@ -1,0 +1,108 @@
+/**
+ * The cases a bench run is made of. Each case runs in its own child process; `quick` trims
+ * rounds, sizes and contenders so that `npm run bench:quick` stays under three minutes.
+ */
+
+export type CaseSpec =
+  | { kind: 'scan'; rows: number }
+  | { kind: 'latency'; query: 'select1' | 'point'; rows: number; calls: number }
+  | { kind: 'concurrent'; rows: number; connections: number }
+  | { kind: 'insert'; rows: number }
+  | { kind: 'stream'; rows: number; copies: number }
+
+export interface CasePlan {
+  id: string
+  title: string
+  spec: CaseSpec
+  warmup: number
+  rounds: number
+  /** Contender names to run (all of the workload's when absent). */
+  only?: string[]
+}
+
+/** The contenders the §6 budgets are about, for the quick 1M comparison and concurrency cases. */
+const BUDGET_CONTENDERS = [
+  'sqlaio toArrow()',
+  'sqlaio fetchall()',
+  'sqlaio native toArrow()',
+  'sqlaio native fetchall()',
+  'better-sqlite3 .all()',
+  'worker + postMessage',
+]
+
+const K = 1000
+const M = 1000 * K
+
+function scan(rows: number, warmup: number, rounds: number, only?: string[]): CasePlan {
+  const label = rows >= M ? `${rows / M}M` : `${rows / K}k`
+  return {
+    id: `scan-${label}`,
+    title: `Full scan, ${label} rows`,
+    spec: { kind: 'scan', rows },
+    warmup,
+    rounds,
+    only,
+  }
+}
+
+function latency(query: 'select1' | 'point', calls: number, rounds: number): CasePlan {
+  return {
+    id: `latency-${query}`,
+    title: query === 'select1' ? '`SELECT 1` round trip' : 'Point lookup by primary key (100k rows)',
+    spec: { kind: 'latency', query, rows: 100 * K, calls },
+    warmup: 1,
+    rounds,
+  }
+}
+
+function concurrent(connections: number, rows: number, rounds: number, only?: string[]): CasePlan {
+  return {
+    id: `concurrent-${connections}`,
+    title: `${connections} connections scanning ${rows / K}k rows each, concurrently`,
+    spec: { kind: 'concurrent', rows, connections },
+    warmup: 1,
+    rounds,
+    only,
+  }
+}
+
+const insert = (rounds: number): CasePlan => ({
+  id: 'insert-100k',
+  title: '100k inserts in one transaction',
+  spec: { kind: 'insert', rows: 100 * K },
+  warmup: 1,
+  rounds,
+})
+
+export function plan(quick: boolean): CasePlan[] {
+  if (quick) {
+    return [
+      scan(K, 10, 5),
+      scan(100 * K, 1, 2),
+      // A 1M-row run is long enough to warm itself up; two rounds still give a min–max.
+      scan(M, 0, 2, BUDGET_CONTENDERS),
+      latency('select1', 1000, 3),
+      latency('point', 1000, 3),
+      concurrent(2, 100 * K, 2, BUDGET_CONTENDERS),
+      concurrent(4, 100 * K, 2, BUDGET_CONTENDERS),
+      insert(3),
+    ]
+  }
+  return [
+    scan(K, 20, 15),
+    scan(100 * K, 2, 7),
+    scan(M, 1, 4),
+    latency('select1', 5000, 7),
+    latency('point', 5000, 7),
+    concurrent(2, 100 * K, 7),
+    concurrent(4, 100 * K, 7),
+    insert(5),
+    {
+      id: 'stream-10M',
+      title: 'Iterating 10M rows (the 1M reference rows ×10)',
+      spec: { kind: 'stream', rows: M, copies: 10 },
+      warmup: 0,
+      rounds: 2,
+    },
+  ]
+}

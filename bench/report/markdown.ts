@@ -1,0 +1,94 @@
+/**
+ * The Markdown report: how the run was made, the SPEC §6 verdicts, and one table per case.
+ */
+import type { Verdict } from '../budgets.js'
+import type { BenchResult, Failure } from '../result.js'
+import type { Summary } from '../stats.js'
+import { num, range } from './format.js'
+import type { CaseSummary, ContenderSummary } from './summary.js'
+
+interface Column {
+  head: string
+  cell: (c: ContenderSummary) => string
+}
+
+const median = (summary: Summary | undefined) => (summary ? num(summary.median) : '–')
+
+function columns(summary: CaseSummary): Column[] {
+  const cols: Column[] = [
+    { head: 'contender', cell: (c) => c.name },
+    { head: 'wall ms', cell: (c) => range(c.wallMs) },
+  ]
+  if (summary.kind === 'latency') {
+    cols.push(
+      { head: 'p50 µs', cell: (c) => median(c.p50Us) },
+      { head: 'p99 µs', cell: (c) => median(c.p99Us) },
+    )
+  }
+  if (summary.kind === 'concurrent' || summary.kind === 'stream') {
+    cols.push({ head: 'M rows/s', cell: (c) => num(c.rowsPerSec.median / 1e6) })
+  }
+  for (const baseline of summary.baselines) {
+    cols.push({
+      head: `× ${baseline}`,
+      cell: (c) => (c.ratios[baseline] ? range(c.ratios[baseline]) : 'baseline'),
+    })
+  }
+  cols.push(
+    { head: 'main busy ms', cell: (c) => median(c.busyMs) },
+    { head: 'longest stall ms', cell: (c) => median(c.stallMs) },
+    { head: 'ELD p99 ms', cell: (c) => median(c.eldP99Ms) },
+    { head: 'peak RSS MB', cell: (c) => (c.peakRssMb === undefined ? '–' : num(c.peakRssMb)) },
+  )
+  return cols
+}
+
+function table(heads: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`
+  return [line(heads), line(heads.map(() => '---')), ...rows.map(line)].join('\n')
+}
+
+export function caseTable(summary: CaseSummary): string {
+  const cols = columns(summary)
+  return table(
+    cols.map((col) => col.head),
+    summary.contenders.map((c) => cols.map((col) => col.cell(c))),
+  )
+}
+
+export function verdictTable(verdicts: Verdict[]): string {
+  const mark = (met: boolean | null) => (met === null ? 'not measured' : met ? '**met**' : '**not met**')
+  return table(
+    ['budget', 'contender', 'figure', 'verdict'],
+    verdicts.map((v) => [v.budget, v.contender, v.figure, mark(v.met)]),
+  )
+}
+
+function failure(f: Failure): string {
+  const where = f.contender ? `${f.caseId}, ${f.contender} (isolated run)` : f.caseId
+  return `- ${where}: \`${f.error.split('\n')[0]}\``
+}
+
+export function markdown(bench: BenchResult, summaries: CaseSummary[], verdicts: Verdict[]): string {
+  const m = bench.machine
+  const parts = [
+    `Made by \`${bench.command}\` on ${bench.date.slice(0, 16).replace('T', ' ')} UTC: Node ${m.node}, ${m.cpu}, ` +
+      `${m.cores} cores, ${m.memoryGiB} GiB; sqlaio native path ${m.sqlaioNative ? 'available' : 'not available'}.`,
+    'Each case ran in a fresh process: warm-up, then rounds in which the contenders take turns (the order ' +
+      'rotates each round). Figures are the median over the rounds with (min–max); ratios are taken ' +
+      'round by round against the baseline run in the same round. *Main busy* is main-thread event-loop ' +
+      'active time, *longest stall* the longest gap between ticks of a 1 ms interval, *ELD p99* the event-' +
+      'loop delay 99th percentile. *Peak RSS* is above idle, from one cold run of the contender alone in a ' +
+      'fresh process (worker threads included).',
+    '### SPEC §6 budgets',
+    verdictTable(verdicts),
+  ]
+  for (const summary of summaries) {
+    const rounds = `${summary.rounds} rounds after ${summary.warmup} warm-up.`
+    parts.push(`### ${summary.title}`, rounds, caseTable(summary))
+  }
+  if (bench.failures.length > 0) {
+    parts.push('### Failures', bench.failures.map(failure).join('\n'))
+  }
+  return `${parts.join('\n\n')}\n`
+}

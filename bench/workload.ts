@@ -1,0 +1,51 @@
+/**
+ * From a case's spec to its contenders, the rows every run must produce, and the baselines its
+ * ratios are taken against.
+ */
+import type { CaseSpec } from './cases.js'
+import type { ContenderEntry } from './contender.js'
+import { refDatabase } from './data.js'
+import { CONCURRENT_BASELINES, concurrentContenders } from './workloads/concurrent.js'
+import { INSERT_BASELINES, insertContenders } from './workloads/insert.js'
+import { LATENCY_BASELINES, latencyContenders, latencyQuery } from './workloads/latency.js'
+import { SCAN_BASELINES, scanContenders } from './workloads/scan.js'
+import { streamContenders, streamSql } from './workloads/stream.js'
+
+export interface Workload {
+  contenders: ContenderEntry[]
+  rowsPerRun: number
+  baselines: string[]
+}
+
+export function workload(spec: CaseSpec): Workload {
+  switch (spec.kind) {
+    case 'scan':
+      return {
+        contenders: scanContenders(refDatabase(spec.rows)),
+        rowsPerRun: spec.rows,
+        baselines: SCAN_BASELINES,
+      }
+    case 'latency': {
+      const query = latencyQuery(spec.query, spec.rows, spec.calls)
+      return {
+        contenders: latencyContenders(refDatabase(spec.rows), query),
+        rowsPerRun: spec.calls,
+        baselines: LATENCY_BASELINES,
+      }
+    }
+    case 'concurrent':
+      return {
+        contenders: concurrentContenders(refDatabase(spec.rows), spec.connections),
+        rowsPerRun: spec.rows * spec.connections,
+        baselines: CONCURRENT_BASELINES,
+      }
+    case 'insert':
+      return { contenders: insertContenders(spec.rows), rowsPerRun: spec.rows, baselines: INSERT_BASELINES }
+    case 'stream':
+      return {
+        contenders: streamContenders(refDatabase(spec.rows), streamSql(spec.rows, spec.copies)),
+        rowsPerRun: spec.rows * spec.copies,
+        baselines: [],
+      }
+  }
+}
