@@ -3,7 +3,7 @@
  */
 import { Cancel, type CancelOptions } from './cancel.js'
 import { Connection } from './connection.js'
-import { ClosedError, captureCallSite, withCallerStack } from './errors.js'
+import { ClosedError, captureCallSite, describeSite, withCallerStack } from './errors.js'
 import { createMemoryDatabase } from './memory-db.js'
 import { nativeAvailable, nativeUnavailableError } from './native.js'
 import { type EngineOptions, type ResolvedEngineOptions, resolveEngineOptions } from './options.js'
@@ -157,7 +157,7 @@ export class Engine extends Queryable {
           else this.#pool.put(released)
         },
       },
-      site.stack?.slice(site.stack.indexOf('\n') + 1).trim() ?? 'at an unknown place',
+      describeSite(site),
     )
   }
 

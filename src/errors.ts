@@ -122,3 +122,10 @@ export function withCallerStack<E>(error: E, site: CallSite): E {
   }
   return error
 }
+
+/** "at <first caller frame>..." for warnings about where something was opened. */
+export function describeSite(site: CallSite): string {
+  const stack = site.stack
+  if (!stack) return 'at an unknown place'
+  return stack.slice(stack.indexOf('\n') + 1).trim()
+}

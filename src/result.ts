@@ -6,7 +6,7 @@ import { toRecordBatch } from './arrow/batch-data.js'
 import { type IntMode, type Row, RowDecoder, type RowMode } from './arrow/row-decoder.js'
 import { unifyBatches } from './arrow/unify.js'
 import { Cancel, type CancelOptions } from './cancel.js'
-import { ResultError } from './errors.js'
+import { type CallSite, describeSite, ResultError } from './errors.js'
 import type { ResultStream } from './result-stream.js'
 import type { BatchMessage, Reply } from './thread/protocol.js'
 
@@ -19,23 +19,24 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
  * Results dropped without close() are closed when collected, so their worker stops producing
  * and the connection is not left streaming rows nobody can read.
  */
-const dropped = new FinalizationRegistry<{ stream: ResultStream; openedAt: string }>(
-  ({ stream, openedAt }) => {
-    if (stream.closed) return
-    process.emitWarning(`An AsyncResult was garbage-collected without close(); it was opened ${openedAt}`, {
+const dropped = new FinalizationRegistry<{ stream: ResultStream; site: CallSite }>(({ stream, site }) => {
+  if (stream.closed) return
+  process.emitWarning(
+    `An AsyncResult was garbage-collected without close(); it was opened ${describeSite(site)}`,
+    {
       code: 'SQLAIO_RESULT_LEAK',
-    })
-    stream.close()
-  },
-)
+    },
+  )
+  stream.close()
+})
 
 export interface ResultInit {
   reply: Extract<Reply, { kind: 'started' }>
   stream: ResultStream | null
   intMode: IntMode
   rowMode: RowMode
-  /** Where the result was created (a stack), for the leak warning. */
-  openedAt: string
+  /** Where `execute` was called, for the leak warning (its stack is formatted only then). */
+  site: CallSite
 }
 
 /** The part of a batch not yet handed to the reader. */
@@ -74,7 +75,9 @@ export class AsyncResult implements AsyncIterable<Row> {
   readonly #names: string[]
   readonly #intMode: IntMode
   readonly #rowMode: RowMode
-  readonly #schema: Schema
+  /** The first batch, kept only to build `schema` on demand (Arrow types cost time to make). */
+  readonly #firstBatch: BatchMessage | null
+  #schema: Schema | null = null
   #open: OpenBatch | null = null
 
   constructor(init: ResultInit) {
@@ -86,10 +89,10 @@ export class AsyncResult implements AsyncIterable<Row> {
     this.returnsRows = reply.returnsRows
     this.rowcount = reply.rowcount
     this.lastInsertRowid = init.intMode === 'bigint' ? reply.lastInsertRowid : Number(reply.lastInsertRowid)
-    this.#schema = reply.batch ? toRecordBatch(this.#names, reply.batch).schema : new Schema([])
+    this.#firstBatch = reply.batch
     const stream = init.stream
     if (stream && !reply.done) {
-      dropped.register(this, { stream, openedAt: init.openedAt }, stream)
+      dropped.register(this, { stream, site: init.site }, stream)
       // Captures the stream only: the stream must not keep this result reachable.
       stream.onClose(() => dropped.unregister(stream))
     }
@@ -107,6 +110,7 @@ export class AsyncResult implements AsyncIterable<Row> {
 
   /** The Arrow schema of the rows (types as in the first batch). */
   get schema(): Schema {
+    this.#schema ??= this.#firstBatch ? toRecordBatch(this.#names, this.#firstBatch).schema : new Schema([])
     return this.#schema
   }
 
@@ -281,7 +285,7 @@ export class AsyncResult implements AsyncIterable<Row> {
   async toArrow(options?: CancelOptions): Promise<Table> {
     const batches: RecordBatch[] = []
     for await (const batch of this.batches(options)) batches.push(batch)
-    if (batches.length === 0) return new Table(this.#schema)
+    if (batches.length === 0) return new Table(this.schema)
     return new Table(unifyBatches(batches))
   }
 

@@ -187,7 +187,7 @@ export class Session {
           stream,
           intMode,
           rowMode,
-          openedAt: site.stack?.slice(site.stack.indexOf('\n') + 1).trim() ?? 'at an unknown place',
+          site,
         })
         return { value: result, next: stream && !started.done ? stream : null }
       },

@@ -142,7 +142,7 @@ export class WorkerChannel {
     if (message.op === 'cancel') Atomics.store(this.#control, Ctl.cancelId, message.id)
     // Ring after posting, so the worker finds the message when it wakes.
     Atomics.add(this.#control, Ctl.doorbell, 1)
-    Atomics.notify(this.#control, Ctl.doorbell)
+    if (Atomics.load(this.#control, Ctl.sleeping) === 1) Atomics.notify(this.#control, Ctl.doorbell)
   }
 
   /**

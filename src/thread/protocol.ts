@@ -43,10 +43,19 @@ export const Ctl = {
    * between batches, which is cheaper than draining the port on every batch.
    */
   cancelId: 3,
+  /**
+   * 1 while the worker is (about to be) blocked in `Atomics.wait` on the doorbell, else 0.
+   * Written only by the worker: 1 just before it waits, 0 once it wakes. The main thread rings
+   * the doorbell first and then calls `Atomics.notify` only if it reads 1, which saves a futex
+   * wake whenever the worker is busy or still spinning. No wake-up is lost: both sides use
+   * sequentially consistent atomics, so if the main thread reads 0 here, the worker's later
+   * store of 1 is followed by a wait that sees the changed doorbell and returns at once.
+   */
+  sleeping: 4,
 } as const
 
 /** Size of the control block in bytes (a multiple of 8 so it can share an allocation). */
-export const CONTROL_BLOCK_BYTES = 16
+export const CONTROL_BLOCK_BYTES = 24
 
 /** Storage class of one column within one batch. */
 export enum ColumnKind {

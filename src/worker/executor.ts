@@ -62,7 +62,9 @@ export class Executor {
       const seen = Atomics.load(this.#control, Ctl.doorbell)
       this.#pump()
       if (this.#queue.length > 0 || (this.#stream && this.#stream.credit > 0)) continue
+      Atomics.store(this.#control, Ctl.sleeping, 1)
       Atomics.wait(this.#control, Ctl.doorbell, seen)
+      Atomics.store(this.#control, Ctl.sleeping, 0)
     }
   }
 
