@@ -164,15 +164,15 @@ export class AsyncResult implements AsyncIterable<Row> {
   }
 
   /** The next row, or null when there are no more. */
-  fetchone(options?: CancelOptions): Promise<Row | null> {
+  fetchone<T = Row>(options?: CancelOptions): Promise<T | null> {
     return this.#read(options, async (cancel) => {
       const open = await this.#openBatch(cancel)
-      return open ? (this.#readRows(open, 1)[0] ?? null) : null
+      return open ? ((this.#readRows(open, 1)[0] as T | undefined) ?? null) : null
     })
   }
 
   /** Up to `size` more rows (default 1, DB-API's arraysize). */
-  fetchmany(size = 1, options?: CancelOptions): Promise<Row[]> {
+  fetchmany<T = Row>(size = 1, options?: CancelOptions): Promise<T[]> {
     if (!Number.isInteger(size) || size < 0) {
       return Promise.reject(new RangeError(`fetchmany: size must be a non-negative integer, got ${size}`))
     }
@@ -183,17 +183,17 @@ export class AsyncResult implements AsyncIterable<Row> {
         if (!open) break
         for (const row of this.#readRows(open, size - rows.length)) rows.push(row)
       }
-      return rows
+      return rows as T[]
     })
   }
 
   /** Every remaining row. Decodes in slices and lets the event loop run between them. */
-  fetchall(options?: CancelOptions): Promise<Row[]> {
+  fetchall<T = Row>(options?: CancelOptions): Promise<T[]> {
     return this.#read(options, async (cancel) => {
       const all: Row[] = []
       for (;;) {
         const open = await this.#openBatch(cancel)
-        if (!open) return all
+        if (!open) return all as T[]
         if (open.rows) {
           for (const row of this.#readRows(open, Number.POSITIVE_INFINITY)) all.push(row)
           continue
@@ -211,9 +211,9 @@ export class AsyncResult implements AsyncIterable<Row> {
   }
 
   /** The first row (or null), then closes the result. */
-  async first(options?: CancelOptions): Promise<Row | null> {
+  async first<T = Row>(options?: CancelOptions): Promise<T | null> {
     try {
-      return await this.fetchone(options)
+      return await this.fetchone<T>(options)
     } finally {
       this.close()
     }
@@ -221,28 +221,28 @@ export class AsyncResult implements AsyncIterable<Row> {
 
   /** The first column of the first row (or null), then closes the result. */
   async scalar(options?: CancelOptions): Promise<unknown> {
-    const row = await this.first(options)
+    const row = await this.first<Row>(options)
     if (row === null) return null
     return Array.isArray(row) ? row[0] : row[this.#names[0] as string]
   }
 
   /** The first column of every remaining row. */
   async scalars(options?: CancelOptions): Promise<unknown[]> {
-    const rows = await this.fetchall(options)
+    const rows = await this.fetchall<Row>(options)
     const key = this.#names[0] as string
     return rows.map((row) => (Array.isArray(row) ? row[0] : row[key]))
   }
 
   /** Exactly one row: rejects with a ResultError when there are none or several. Closes. */
-  async one(options?: CancelOptions): Promise<Row> {
+  async one<T = Row>(options?: CancelOptions): Promise<T> {
     try {
-      const rows = await this.fetchmany(2, options)
+      const rows = await this.fetchmany<T>(2, options)
       if (rows.length === 0)
         throw new ResultError('one(): the query returned no rows', 'ERR_SQLAIO_NO_RESULT')
       if (rows.length > 1) {
         throw new ResultError('one(): the query returned more than one row', 'ERR_SQLAIO_MULTIPLE_RESULTS')
       }
-      return rows[0] as Row
+      return rows[0] as T
     } finally {
       this.close()
     }
