@@ -45,13 +45,19 @@ export interface NativeAddon {
   attach(): NativeConnection
   /** The connection's id in the process-wide interrupt registry. */
   connectionId(connection: NativeConnection): number
+  /** Whether a step failed because a user JS function threw (clears the mark). */
+  takeJsError(connection: NativeConnection): boolean
   /** Finalizes the connection's statements and unregisters it; required before it closes. */
   detach(connection: NativeConnection): void
   prepare(connection: NativeConnection, sql: string): NativeStatement
   /** Binds (better-sqlite3's rules) and opens a cursor; returns whether the statement is read-only. */
   open(statement: NativeStatement, params: BoundParams, declared: ColumnKind[]): boolean
-  /** Steps at most `maxRows` rows; throws a SqliteError-shaped error and resets on failure. */
-  step(statement: NativeStatement, maxRows: number): NativeBatchInfo
+  /**
+   * Steps at most `maxRows` rows; on failure resets the statement and throws a SqliteError-shaped
+   * error, or the exception of the user function that failed the step. It returns undefined
+   * only for a failure with an empty message that no JS exception explains (see batch.c).
+   */
+  step(statement: NativeStatement, maxRows: number): NativeBatchInfo | undefined
   /** Copies the batch just stepped into `target` (a zeroed view of a SharedArrayBuffer). */
   fill(statement: NativeStatement, target: Uint8Array): void
   /** Ends the open cursor (resets the statement). */

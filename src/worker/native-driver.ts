@@ -13,6 +13,7 @@ import {
   NATIVE_ENTRY_POINT,
   NATIVE_PATH,
   type NativeAddon,
+  type NativeBatchInfo,
   type NativeConnection,
   type NativeStatement,
   nativeUnavailableError,
@@ -35,14 +36,21 @@ interface CachedStatement {
 /** Steps reader statements of one better-sqlite3 connection through the addon. */
 export class NativeReader {
   readonly #addon: NativeAddon
+  readonly #db: Database.Database
   readonly #connection: NativeConnection
   readonly #control: Int32Array
   readonly #statements = new Map<string, CachedStatement>()
   /** The connection's id in the addon's interrupt registry (sent to the main thread). */
   readonly id: number
 
-  private constructor(addon: NativeAddon, connection: NativeConnection, control: Int32Array) {
+  private constructor(
+    addon: NativeAddon,
+    db: Database.Database,
+    connection: NativeConnection,
+    control: Int32Array,
+  ) {
     this.#addon = addon
+    this.#db = db
     this.#connection = connection
     this.#control = control
     this.id = addon.connectionId(connection)
@@ -58,7 +66,7 @@ export class NativeReader {
     // better-sqlite3 takes an entry point as a second argument; its typings omit it.
     const load = db.loadExtension as (path: string, entryPoint: string) => Database.Database
     load.call(db, NATIVE_PATH, NATIVE_ENTRY_POINT)
-    return new NativeReader(addon, addon.attach(), control)
+    return new NativeReader(addon, db, addon.attach(), control)
   }
 
   /** Opens a cursor over `sql` (a reader better-sqlite3 has prepared without error). */
@@ -110,6 +118,22 @@ export class NativeReader {
     return this.#addon
   }
 
+  /**
+   * After a failed step. When a user function (db.function, aggregate, table) threw, its JS
+   * exception is what addon.step threw, as on the JS path; but better-sqlite3 has also flagged
+   * the connection so that its next SQLite error rethrows "the" JS error instead of reporting
+   * itself, and only its own error path clears that flag. Let it take that path once, on a
+   * statement that cannot compile, so that its next real error is reported.
+   */
+  stepFailed(): void {
+    if (!this.#addon.takeJsError(this.#connection)) return
+    try {
+      this.#db.exec('SELECT FROM')
+    } catch {
+      // A plain syntax error: the flag was already clear.
+    }
+  }
+
   /** Whether the main thread asked to cancel request `id` (it stores cancelId before interrupting). */
   cancelled(id: number): boolean {
     return Atomics.load(this.#control, Ctl.cancelId) === id
@@ -120,6 +144,15 @@ export class NativeReader {
     this.#statements.clear()
     this.#addon.detach(this.#connection)
   }
+}
+
+/** addon.step, with its rare "failed, but nothing to throw" outcome turned into an error. */
+function step(addon: NativeAddon, handle: NativeStatement, maxRows: number): NativeBatchInfo {
+  const info = addon.step(handle, maxRows)
+  if (info !== undefined) return info
+  const error = Object.assign(new Error(''), { code: 'SQLITE_ERROR' })
+  error.name = 'SqliteError'
+  throw error
 }
 
 /** One open native query, read one batch at a time. */
@@ -149,22 +182,24 @@ class NativeCursor implements RowCursor {
     if (this.#done) return null
     const addon = this.#reader.addon
     const handle = this.#cached.handle
-    let info: ReturnType<NativeAddon['step']>
+    let info: NativeBatchInfo
     try {
-      info = addon.step(handle, maxRows)
+      info = step(addon, handle, maxRows)
     } catch (error) {
       // The main thread interrupts only while runningId is this request, but the statement may
       // finish, and the next request start, before sqlite3_interrupt() lands: an interrupt meant
       // for an earlier request. A read-only statement that has sent nothing yet can simply run
       // again (SQLite clears the interrupt flag when a statement starts with none active).
+      this.#reader.stepFailed()
       if (!(this.#retryable && isInterrupt(error) && !this.#reader.cancelled(this.#requestId))) {
         this.#end()
         throw error
       }
       try {
         this.#reopen()
-        info = addon.step(handle, maxRows)
+        info = step(addon, handle, maxRows)
       } catch (again) {
+        this.#reader.stepFailed()
         this.#end()
         throw again
       }

@@ -1,0 +1,200 @@
+/*
+ * Parameter binding, following better-sqlite3's rules exactly so that both paths bind the same
+ * values and fail with the same errors:
+ * - numbers bind as REAL (sqlite3_bind_double), even integral ones;
+ * - bigints bind as INTEGER when they fit in int64, else RangeError;
+ * - strings bind as UTF-8 text, Uint8Array (any ArrayBufferView) as a blob, null/undefined as NULL;
+ * - an array binds positional parameters in order, skipping named ones; a non-empty object binds
+ *   every named parameter by its name without the prefix character; an empty array or object
+ *   binds nothing (the JS driver then calls better-sqlite3 without arguments);
+ * - then the number bound must equal the statement's parameter count.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "sqlaio.h"
+
+#define TOO_BIG "The bound string, buffer, or bigint is too big"
+#define TOO_MANY "Too many parameter values were provided"
+#define NOT_A_VALUE "SQLite3 can only bind numbers, strings, bigints, buffers, and null"
+
+/* Throws the error better-sqlite3 throws for a failed sqlite3_bind_* status. */
+static int bind_failed(napi_env env, int status) {
+  switch (status) {
+    case SQLITE_TOOBIG:
+      napi_throw_range_error(env, NULL, TOO_BIG);
+      break;
+    case SQLITE_RANGE:
+      napi_throw_range_error(env, NULL, TOO_MANY);
+      break;
+    case SQLITE_NOMEM:
+      napi_throw_error(env, NULL, "Out of memory");
+      break;
+    default:
+      napi_throw_error(env, NULL, "An unexpected error occured while trying to bind parameters");
+  }
+  return 0;
+}
+
+static int byte_view(napi_env env, napi_value value, void **data, size_t *bytes) {
+  bool is_typed = false, is_view = false;
+  if (napi_is_typedarray(env, value, &is_typed) != napi_ok) return -1;
+  if (is_typed) {
+    napi_typedarray_type type;
+    size_t length;
+    if (napi_get_typedarray_info(env, value, &type, &length, data, NULL, NULL) != napi_ok) return -1;
+    size_t size = 1;
+    switch (type) {
+      case napi_int16_array:
+      case napi_uint16_array:
+        size = 2;
+        break;
+      case napi_int32_array:
+      case napi_uint32_array:
+      case napi_float32_array:
+        size = 4;
+        break;
+      case napi_float64_array:
+      case napi_bigint64_array:
+      case napi_biguint64_array:
+        size = 8;
+        break;
+      default:
+        size = 1;
+    }
+    *bytes = length * size;
+    return 1;
+  }
+  if (napi_is_dataview(env, value, &is_view) != napi_ok) return -1;
+  if (!is_view) return 0;
+  if (napi_get_dataview_info(env, value, bytes, data, NULL, NULL) != napi_ok) return -1;
+  return 1;
+}
+
+/* Binds one value at `index`. Returns 1, or 0 with an exception pending. */
+static int bind_value(napi_env env, sqlite3_stmt *handle, int index, napi_value value) {
+  napi_valuetype type;
+  NAPI_OR_RETURN(env, napi_typeof(env, value, &type), 0);
+  int status;
+  switch (type) {
+    case napi_number: {
+      double number;
+      NAPI_OR_RETURN(env, napi_get_value_double(env, value, &number), 0);
+      status = sqlite3_bind_double(handle, index, number);
+      break;
+    }
+    case napi_bigint: {
+      int64_t integer;
+      bool lossless;
+      NAPI_OR_RETURN(env, napi_get_value_bigint_int64(env, value, &integer, &lossless), 0);
+      if (!lossless) return bind_failed(env, SQLITE_TOOBIG);
+      status = sqlite3_bind_int64(handle, index, integer);
+      break;
+    }
+    case napi_string: {
+      size_t length;
+      NAPI_OR_RETURN(env, napi_get_value_string_utf8(env, value, NULL, 0, &length), 0);
+      char *text = malloc(length + 1);
+      if (text == NULL) return bind_failed(env, SQLITE_NOMEM);
+      if (napi_get_value_string_utf8(env, value, text, length + 1, &length) != napi_ok) {
+        free(text);
+        sqlaio_throw_napi(env, "napi_get_value_string_utf8");
+        return 0;
+      }
+      /* SQLITE_TRANSIENT: SQLite copies the text, so the buffer is ours to free right away. */
+      status = sqlite3_bind_text64(handle, index, text, length, SQLITE_TRANSIENT, SQLITE_UTF8);
+      free(text);
+      break;
+    }
+    case napi_null:
+    case napi_undefined:
+      status = sqlite3_bind_null(handle, index);
+      break;
+    case napi_object: {
+      void *data = NULL;
+      size_t bytes = 0;
+      int found = byte_view(env, value, &data, &bytes);
+      if (found < 0) {
+        sqlaio_throw_napi(env, "reading a Uint8Array parameter");
+        return 0;
+      }
+      if (!found) {
+        napi_throw_type_error(env, NULL, NOT_A_VALUE);
+        return 0;
+      }
+      status = sqlite3_bind_blob64(handle, index, data ? data : "", bytes, SQLITE_TRANSIENT);
+      break;
+    }
+    default:
+      napi_throw_type_error(env, NULL, NOT_A_VALUE);
+      return 0;
+  }
+  return status == SQLITE_OK ? 1 : bind_failed(env, status);
+}
+
+/* The next positional (unnamed) parameter index after *anon, as better-sqlite3 counts them. */
+static int next_anonymous(sqlite3_stmt *handle, int *anon) {
+  while (sqlite3_bind_parameter_name(handle, ++*anon) != NULL) {
+  }
+  return *anon;
+}
+
+int sqlaio_bind(napi_env env, sqlite3_stmt *handle, napi_value params) {
+  int expected = sqlite3_bind_parameter_count(handle);
+  int bound = 0;
+  int bound_object = 0;
+  bool is_array = false;
+  NAPI_OR_RETURN(env, napi_is_array(env, params, &is_array), 0);
+  if (is_array) {
+    uint32_t length;
+    NAPI_OR_RETURN(env, napi_get_array_length(env, params, &length), 0);
+    int anon = 0;
+    for (uint32_t i = 0; i < length; i++) {
+      napi_value value;
+      NAPI_OR_RETURN(env, napi_get_element(env, params, i, &value), 0);
+      if (!bind_value(env, handle, next_anonymous(handle, &anon), value)) return 0;
+      bound++;
+    }
+  } else {
+    napi_valuetype type;
+    NAPI_OR_RETURN(env, napi_typeof(env, params, &type), 0);
+    if (type != napi_object) {
+      napi_throw_type_error(env, NULL, "sqlaio native: params must be an array or an object");
+      return 0;
+    }
+    napi_value keys;
+    uint32_t key_count;
+    NAPI_OR_RETURN(env, napi_get_property_names(env, params, &keys), 0);
+    NAPI_OR_RETURN(env, napi_get_array_length(env, keys, &key_count), 0);
+    if (key_count > 0) {
+      bound_object = 1;
+      for (int i = 1; i <= expected; i++) {
+        const char *name = sqlite3_bind_parameter_name(handle, i);
+        if (name == NULL) continue;
+        napi_value key, value;
+        bool has = false;
+        NAPI_OR_RETURN(env, napi_create_string_utf8(env, name + 1, NAPI_AUTO_LENGTH, &key), 0);
+        NAPI_OR_RETURN(env, napi_has_own_property(env, params, key, &has), 0);
+        if (!has) {
+          char message[256];
+          snprintf(message, sizeof message, "Missing named parameter \"%s\"", name + 1);
+          napi_throw_range_error(env, NULL, message);
+          return 0;
+        }
+        NAPI_OR_RETURN(env, napi_get_property(env, params, key, &value), 0);
+        if (!bind_value(env, handle, i, value)) return 0;
+        bound++;
+      }
+    }
+  }
+  if (bound == expected) return 1;
+  if (bound > expected) {
+    napi_throw_range_error(env, NULL, TOO_MANY);
+    return 0;
+  }
+  int named = 0;
+  for (int i = 1; i <= expected && !named; i++) named = sqlite3_bind_parameter_name(handle, i) != NULL;
+  if (!bound_object && named) napi_throw_type_error(env, NULL, "Missing named parameters");
+  else napi_throw_range_error(env, NULL, "Too few parameter values were provided");
+  return 0;
+}

@@ -1,0 +1,178 @@
+/*
+ * sqlaio native fast path: shared declarations.
+ *
+ * The library is two things at once. As a SQLite loadable extension (entry point
+ * sqlite3_sqlaio_init) it is loaded by better-sqlite3's `db.loadExtension()` and receives that
+ * connection's `sqlite3*` and better-sqlite3's own SQLite API table. As an N-API addon it gives the
+ * worker handles to that connection and to statements prepared on it, steps those statements
+ * straight into the Arrow batch layout of src/thread/protocol.ts, and lets the main thread call
+ * sqlite3_interrupt() on a worker's connection.
+ *
+ * Threads. Everything below runs on the JS thread of the environment (worker) that owns the
+ * connection, except the registry (registry.c), which is process-global and mutex-protected
+ * because the main thread reads it to interrupt.
+ */
+#ifndef SQLAIO_H
+#define SQLAIO_H
+
+#include <node_api.h>
+#include <sqlite3ext.h>
+#include <stddef.h>
+#include <stdint.h>
+
+SQLITE_EXTENSION_INIT3
+
+/* ---- Argument and status checks ------------------------------------------------------------ */
+
+/* Throws a JS Error describing the failed N-API call (unless one is already pending). */
+void sqlaio_throw_napi(napi_env env, const char *call);
+
+/* Evaluates an N-API call; on failure throws and returns `ret` from the enclosing function. */
+#define NAPI_OR_RETURN(env, call, ret)                                                           \
+  do {                                                                                           \
+    if ((call) != napi_ok) {                                                                     \
+      sqlaio_throw_napi((env), #call);                                                           \
+      return (ret);                                                                              \
+    }                                                                                            \
+  } while (0)
+
+#define NAPI_CALL(env, call) NAPI_OR_RETURN(env, call, NULL)
+
+/* Fetches exactly `n` arguments into `argv` (and `this` into nothing), or throws a TypeError. */
+#define GET_ARGS(env, info, n, argv)                                                             \
+  do {                                                                                           \
+    size_t argc_ = (n);                                                                          \
+    NAPI_CALL(env, napi_get_cb_info((env), (info), &argc_, (argv), NULL, NULL));                 \
+    if (argc_ < (n)) {                                                                           \
+      napi_throw_type_error((env), NULL, "sqlaio native: expected " #n " argument(s)");          \
+      return NULL;                                                                               \
+    }                                                                                            \
+  } while (0)
+
+/* ---- Column kinds (mirror ColumnKind in src/thread/protocol.ts) ------------------------------- */
+
+enum { KIND_NULL = 0, KIND_INT = 1, KIND_FLOAT = 2, KIND_TEXT = 3, KIND_BLOB = 4, KIND_MIXED = 5 };
+
+/* ---- Batches ------------------------------------------------------------------------------- */
+
+/* Growable byte buffer (text or blob bytes of one column, in row order). */
+typedef struct {
+  uint8_t *data;
+  size_t len;
+  size_t cap;
+} ByteBuf;
+
+/*
+ * Where one column (or one union child) goes in the batch's shared buffer. Positions are byte
+ * offsets, 8-byte aligned, -1 when absent: the same meaning as ColumnLayout in protocol.ts.
+ */
+typedef struct {
+  int kind;
+  int64_t length;
+  int64_t null_count;
+  int64_t validity;
+  int64_t offsets;
+  int64_t values;
+  int64_t values_bytes;
+  int64_t type_ids;
+} Place;
+
+/* A column's placement: the column itself and, for a Mixed column, its five children. */
+typedef struct {
+  Place column;
+  Place child[5];
+} ColumnPlace;
+
+/*
+ * Worker-local scratch for one batch: cells are stepped in here (row-major, so that growing the
+ * row capacity is a realloc), then copied into the shared buffer by `sqlaio_batch_fill`.
+ */
+typedef struct {
+  int columns;           /* columns of the batch being built (the stride of the cell arrays) */
+  int64_t rows;          /* rows stepped into the scratch */
+  size_t cell_cap;       /* cells the cell arrays can hold */
+  int col_cap;           /* columns the per-column arrays can hold */
+  uint8_t *kinds;        /* [row][col] KIND_* of each cell */
+  int64_t *fixed;        /* [row][col] int64 value or double bits; 0 for other kinds */
+  int64_t *ends;         /* [row][col] end of the cell's bytes in its column's ByteBuf */
+  ByteBuf *bytes;        /* [col] text/blob bytes */
+  ColumnPlace *places;   /* [col] layout computed after stepping */
+  int64_t total_bytes;   /* size of the shared buffer the batch needs */
+  const void *owner;     /* the statement whose batch waits to be filled, or NULL */
+} Batch;
+
+void sqlaio_batch_free(Batch *batch);
+/* Frees buffers that grew past a soft cap, so one huge batch does not pin memory for good. */
+void sqlaio_batch_trim(Batch *batch);
+
+/* ---- Handles ------------------------------------------------------------------------------- */
+
+typedef struct EnvState EnvState;
+typedef struct Conn Conn;
+typedef struct Stmt Stmt;
+
+/* Per-environment (per worker) state: the connections attached in it, detached at teardown. */
+struct EnvState {
+  Conn *conns;
+};
+
+struct Conn {
+  sqlite3 *db;          /* NULL once detached: the handle is then stale */
+  uint32_t registry_id; /* id in the interrupt registry, 0 once unregistered */
+  /*
+   * A statement kept prepared for as long as the connection is attached. sqlite3_close() (which
+   * better-sqlite3 uses) refuses to free a connection with unfinalized statements, so while this
+   * exists `db` cannot be freed under the registry, even if user code closes the raw Database.
+   */
+  sqlite3_stmt *pin;
+  Stmt *stmts;          /* statements prepared through this handle and not yet finalized */
+  EnvState *state;      /* owning environment while attached */
+  Conn *prev, *next;    /* in state->conns */
+  int refs;             /* the JS wrapper, plus one per Stmt struct alive */
+  int js_error;         /* a step failed because a user JS function threw (see takeJsError) */
+  Batch batch;
+};
+
+struct Stmt {
+  sqlite3_stmt *handle; /* NULL once finalized: the handle is then stale */
+  Conn *conn;           /* kept alive by a reference (see Conn.refs) */
+  Stmt *prev, *next;    /* in conn->stmts while not finalized */
+  int busy;             /* a cursor is open on it (bound, maybe stepped, not reset) */
+  int columns;          /* columns of the open cursor's batches */
+  uint8_t *declared;    /* [columns] kind an all-NULL column takes */
+};
+
+void sqlaio_conn_detach(Conn *conn);
+void sqlaio_stmt_finalize(Stmt *stmt);
+
+/* ---- Operations ---------------------------------------------------------------------------- */
+
+/* Binds `params` (an array or a plain object) the way better-sqlite3 does; throws on error. */
+int sqlaio_bind(napi_env env, sqlite3_stmt *handle, napi_value params);
+
+/*
+ * Steps up to `max_rows` rows into the connection's batch scratch and computes their layout.
+ * Returns SQLITE_ROW (batch full, more may follow), SQLITE_DONE (statement exhausted and reset),
+ * or an error code (statement reset; the error is thrown).
+ */
+int sqlaio_batch_step(napi_env env, Stmt *stmt, int64_t max_rows);
+/* The JS description ({ numRows, byteLength, done, columns }) of the batch just stepped. */
+napi_value sqlaio_batch_describe(napi_env env, Batch *batch, int done);
+/* Copies the batch into `target` (at least total_bytes long, zero-filled). */
+void sqlaio_batch_fill(Batch *batch, uint8_t *target);
+
+/* Throws a better-sqlite3-shaped SqliteError ({ name: 'SqliteError', code, message }). */
+void sqlaio_throw_sqlite(napi_env env, int code, const char *message);
+/* SQLite's name for a result code (extended or primary), or NULL when unknown. */
+const char *sqlaio_code_name(int code);
+
+/* ---- Interrupt registry (process-global, thread-safe) ------------------------------------- */
+
+/* Records the API table handed to the extension; fails if another SQLite already did. */
+int sqlaio_registry_set_api(const sqlite3_api_routines *api);
+uint32_t sqlaio_registry_add(sqlite3 *db);
+void sqlaio_registry_remove(uint32_t id);
+/* Interrupts connection `id` if it is still registered; returns whether it was. */
+int sqlaio_registry_interrupt(uint32_t id);
+
+#endif
