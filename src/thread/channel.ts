@@ -176,6 +176,10 @@ export class WorkerChannel {
 
   /** Ends the worker. Pending listeners fail with `error`. */
   async terminate(error: Error = new ClosedError('The engine was disposed')): Promise<void> {
+    // Worker.terminate() takes effect only when the worker runs JS again, which a long native
+    // step delays: interrupt it first (a no-op when nothing runs or on the JS path). The
+    // registry keeps this safe even if the worker is already tearing its connection down.
+    if (this.#nativeId !== 0) loadNative()?.interrupt(this.#nativeId)
     this.#fail(error)
     await this.#worker.terminate()
   }
