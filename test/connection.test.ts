@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { AbortError, ClosedError, Connection } from '../src/index.js'
+import { AbortError, ClosedError, Connection, createEngine } from '../src/index.js'
 import { SLOW_SCALAR_SQL, tempEngine } from './helpers.js'
 
 test('connect() gives an open Connection', async () => {
@@ -237,4 +237,38 @@ test('abort of exec and executeMany behaves the same way', async () => {
   // Both were aborted while queued behind the slow query: neither ran.
   assert.equal(await conn.scalar('SELECT count(*) FROM t'), 0)
   await conn.close()
+})
+
+test('dispose() while calls are in flight rejects them with ClosedError and closes connections', async () => {
+  const engine = createEngine('sqlite://')
+  const conn = await engine.connect()
+  await engine.scalar('SELECT 1')
+  const onConnection = conn.scalar(SLOW_SCALAR_SQL)
+  const onEngine = engine.scalar(SLOW_SCALAR_SQL)
+  const disposed = engine.dispose()
+  await assert.rejects(onConnection, ClosedError)
+  await assert.rejects(onEngine, ClosedError)
+  await disposed
+  assert.equal(conn.closed, true)
+  await assert.rejects(conn.execute('SELECT 1'), ClosedError)
+  await assert.rejects(engine.scalar('SELECT 1'), ClosedError)
+})
+
+test('close() while a call is in flight: the call settles, then the connection closes', async () => {
+  const engine = tempEngine()
+  const conn = await engine.connect()
+  const pending = conn.scalar(SLOW_SCALAR_SQL).then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  )
+  await conn.close()
+  const outcome = await pending
+  if ('value' in outcome) assert.equal(outcome.value, (2_000_000 * 2_000_001) / 2)
+  else assert.ok(outcome.error instanceof ClosedError || outcome.error instanceof AbortError)
+  assert.equal(conn.closed, true)
+  // The engine hands out a working connection afterwards (the pooled worker was reset).
+  const next = await engine.connect()
+  assert.equal(next.inTransaction, false)
+  assert.equal(await next.scalar('SELECT 9'), 9)
+  await next.close()
 })

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import Database from 'better-sqlite3'
 import fc from 'fast-check'
-import { createEngine, type Engine } from '../src/index.js'
+import { createEngine, type Engine, nativeAvailable } from '../src/index.js'
 import { tempDbPath } from './helpers.js'
 
 type Cell = null | bigint | number | string | Buffer
@@ -194,20 +194,27 @@ const caseArb: fc.Arbitrary<Case> = fc
       }),
   )
 
+/** Runs of the main property; raise it for a longer hunt: SQLAIO_FIDELITY_RUNS=2000 npm test. */
+const RUNS = Number(process.env.SQLAIO_FIDELITY_RUNS ?? 60)
+
 const quote = (name: string): string => `"${name.replaceAll('"', '""')}"`
 
 let path: string
-let engine: Engine
+/** One engine per row path: the JS column writers always, the native addon when it loads. */
+let engines: { label: string; engine: Engine }[]
 let oracle: Database.Database
 let tableNo = 0
 
 before(() => {
   path = tempDbPath('fidelity.db')
   oracle = new Database(path)
-  engine = createEngine(`sqlite:///${path}`)
+  engines = [{ label: 'js', engine: createEngine(`sqlite:///${path}`, { native: 'off' }) }]
+  if (nativeAvailable()) {
+    engines.push({ label: 'native', engine: createEngine(`sqlite:///${path}`, { native: 'require' }) })
+  }
 })
 after(async () => {
-  await engine.dispose()
+  await Promise.all(engines.map(({ engine }) => engine.dispose()))
   oracle.close()
 })
 
@@ -257,56 +264,61 @@ function normalise(value: unknown): unknown {
 async function check(c: Case): Promise<void> {
   const { table, sql } = load(c)
   try {
-    const batchRows = c.batchRows
-    const big = ask(sql, true)
-    for (const intMode of ['bigint', 'number'] as const) {
-      const expected = intMode === 'bigint' ? big : ask(sql, false)
-      const unsafe = intMode === 'number' ? unsafeColumns(big.names, big.arrays) : []
-      for (const rowMode of ['object', 'array'] as const) {
-        const result = await engine.execute(sql, [], { intMode, rowMode, batchRows })
-        assert.deepEqual(result.keys(), expected.names)
-        if (unsafe.length > 0) {
-          await assert.rejects(result.fetchall(), (error: unknown) => {
-            assert.ok(error instanceof RangeError, `expected a RangeError, got ${String(error)}`)
-            assert.ok(
-              unsafe.some((name) => error.message.includes(name)),
-              `"${error.message}" names none of ${JSON.stringify(unsafe)}`,
-            )
-            return true
-          })
-          result.close()
-          continue
-        }
-        const rows = await result.fetchall()
-        assert.deepStrictEqual(rows, rowMode === 'object' ? expected.objects : expected.arrays)
-      }
-    }
-    // toArrow() holds the same values as the oracle in bigint mode.
-    const arrow = await (await engine.execute(sql, [], { batchRows })).toArrow()
-    assert.equal(arrow.numRows, big.arrays.length)
-    assert.deepEqual(
-      arrow.schema.fields.map((f) => f.name),
-      big.names,
-    )
-    for (let col = 0; col < big.names.length; col++) {
-      const vector = arrow.getChildAt(col)!
-      for (let r = 0; r < big.arrays.length; r++) {
-        const want = big.arrays[r]![col]
-        const got = normalise(vector.get(r))
-        const where = `toArrow() row ${r} column ${JSON.stringify(big.names[col])}`
-        // apache-arrow decodes Utf8 with a default TextDecoder, which drops a leading U+FEFF;
-        // the bytes in the batch are exact (fetchall above reads them with the BOM kept).
-        if (typeof want === 'string' && want.startsWith('\uFEFF') && got === want.slice(1)) continue
-        assert.deepStrictEqual(got, want, where)
-      }
-    }
+    for (const { label, engine } of engines) await checkEngine(label, engine, c, sql)
   } finally {
     oracle.exec(`DROP TABLE ${table}`)
   }
 }
 
+async function checkEngine(label: string, engine: Engine, c: Case, sql: string): Promise<void> {
+  const batchRows = c.batchRows
+  const big = ask(sql, true)
+  for (const intMode of ['bigint', 'number'] as const) {
+    const expected = intMode === 'bigint' ? big : ask(sql, false)
+    const unsafe = intMode === 'number' ? unsafeColumns(big.names, big.arrays) : []
+    for (const rowMode of ['object', 'array'] as const) {
+      const where = `${label} path, intMode ${intMode}, rowMode ${rowMode}`
+      const result = await engine.execute(sql, [], { intMode, rowMode, batchRows })
+      assert.deepEqual(result.keys(), expected.names, where)
+      if (unsafe.length > 0) {
+        await assert.rejects(result.fetchall(), (error: unknown) => {
+          assert.ok(error instanceof RangeError, `${where}: expected a RangeError, got ${String(error)}`)
+          assert.ok(
+            unsafe.some((name) => error.message.includes(name)),
+            `${where}: "${error.message}" names none of ${JSON.stringify(unsafe)}`,
+          )
+          return true
+        })
+        result.close()
+        continue
+      }
+      const rows = await result.fetchall()
+      assert.deepStrictEqual(rows, rowMode === 'object' ? expected.objects : expected.arrays, where)
+    }
+  }
+  // toArrow() holds the same values as the oracle in bigint mode.
+  const arrow = await (await engine.execute(sql, [], { batchRows })).toArrow()
+  assert.equal(arrow.numRows, big.arrays.length)
+  assert.deepEqual(
+    arrow.schema.fields.map((f) => f.name),
+    big.names,
+  )
+  for (let col = 0; col < big.names.length; col++) {
+    const vector = arrow.getChildAt(col)!
+    for (let r = 0; r < big.arrays.length; r++) {
+      const want = big.arrays[r]![col]
+      const got = normalise(vector.get(r))
+      const where = `${label} path, toArrow() row ${r} column ${JSON.stringify(big.names[col])}`
+      // apache-arrow decodes Utf8 with a default TextDecoder, which drops a leading U+FEFF;
+      // the bytes in the batch are exact (fetchall above reads them with the BOM kept).
+      if (typeof want === 'string' && want.startsWith('\uFEFF') && got === want.slice(1)) continue
+      assert.deepStrictEqual(got, want, where)
+    }
+  }
+}
+
 test('fetchall() and toArrow() equal better-sqlite3 on random tables (both int modes)', async () => {
-  await fc.assert(fc.asyncProperty(caseArb, check), { numRuns: 60 })
+  await fc.assert(fc.asyncProperty(caseArb, check), { numRuns: RUNS })
 })
 
 test('a column that holds one storage class per batch (switching between batches)', async () => {
@@ -365,6 +377,10 @@ test('rows at and around the default batch size, mixed classes', async () => {
 })
 
 test('number mode rejects an unsafe integer with a RangeError naming the column', async () => {
+  for (const { engine } of engines) await unsafeIntegers(engine)
+})
+
+async function unsafeIntegers(engine: Engine): Promise<void> {
   for (const value of [TWO_53, -TWO_53, TWO_53 + 1n, 2n ** 62n, -(2n ** 63n), 2n ** 63n - 1n]) {
     const result = await engine.execute('SELECT 1 AS fine, ? AS "the big one"', [value])
     await assert.rejects(result.fetchall(), (error: unknown) => {
@@ -385,7 +401,7 @@ test('number mode rejects an unsafe integer with a RangeError naming the column'
   // scalar() and fetchone() reject too: no path returns a rounded number.
   await assert.rejects(engine.scalar('SELECT ?', [2n ** 62n]), RangeError)
   await assert.rejects((await engine.execute('SELECT ? AS x', [2n ** 62n])).fetchone(), RangeError)
-})
+}
 
 test('bound values round-trip exactly (parameters, not only stored data)', async () => {
   await fc.assert(
@@ -401,10 +417,10 @@ test('bound values round-trip exactly (parameters, not only stored data)', async
           .safeIntegers(true)
           .raw(true)
           .all(...values)
-        const rows = await (
-          await engine.execute(sql, values, { intMode: 'bigint', rowMode: 'array' })
-        ).fetchall()
-        assert.deepStrictEqual(rows, expected)
+        for (const { label, engine } of engines) {
+          const result = await engine.execute(sql, values, { intMode: 'bigint', rowMode: 'array' })
+          assert.deepStrictEqual(await result.fetchall(), expected, `${label} path`)
+        }
       },
     ),
     { numRuns: 50 },
