@@ -248,18 +248,26 @@ export class AsyncResult implements AsyncIterable<Row> {
     }
   }
 
-  /** Iterates the remaining rows, a batch at a time. */
+  /**
+   * Iterates the remaining rows, a batch at a time. Leaving the loop early (`break`, `return`,
+   * a throw) closes the result, as with a stream: the worker stops producing rows.
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<Row> {
-    for (;;) {
-      const open = await this.#openBatch(null)
-      if (!open) return
-      yield* this.#readRows(open, Number.POSITIVE_INFINITY)
+    try {
+      for (;;) {
+        const open = await this.#openBatch(null)
+        if (!open) return
+        yield* this.#readRows(open, Number.POSITIVE_INFINITY)
+      }
+    } finally {
+      this.close()
     }
   }
 
   /**
    * The remaining rows as Arrow record batches, zero-copy over shared memory. A batch stays
-   * valid and unchanged for as long as it is held, even after the result is closed.
+   * valid and unchanged for as long as it is held, even after the result is closed. Leaving the
+   * loop early closes the result.
    */
   async *batches(options?: CancelOptions): AsyncGenerator<RecordBatch> {
     const cancel = Cancel.from(options)
@@ -278,6 +286,7 @@ export class AsyncResult implements AsyncIterable<Row> {
       }
     } finally {
       cancel?.dispose()
+      this.close()
     }
   }
 

@@ -98,7 +98,19 @@ export class Session {
         cancel?.dispose()
         this.#inFlight.delete(stop)
         channel.release()
-        if (log && logger) logger(log.sql, log.params, performance.now() - started)
+        if (log && logger) {
+          try {
+            logger(log.sql, log.params, performance.now() - started)
+          } catch (error) {
+            // A broken logger must not break the call it logs, nor the connection.
+            process.emitWarning(
+              `sqlaio: the logger threw: ${error instanceof Error ? error.message : String(error)}`,
+              {
+                code: 'SQLAIO_LOGGER_ERROR',
+              },
+            )
+          }
+        }
       }
       const fail = (error: unknown): void => {
         settle()
@@ -111,8 +123,11 @@ export class Session {
           if (next) return next.onReply(reply)
           if ('inTransaction' in reply) this.#inTransaction = reply.inTransaction
           if (reply.kind === 'error') {
-            const error = reviveError(reply.error, log?.sql)
-            fail(aborting && error.name === 'AbortError' ? aborting : error)
+            // The worker names an abort 'AbortError' when it can tell; an interrupt that landed
+            // after a later cancel overwrote `cancelId` arrives as SQLITE_INTERRUPT, but this
+            // call knows it was being cancelled.
+            const stopped = reply.error.name === 'AbortError' || reply.error.code === 'SQLITE_INTERRUPT'
+            fail(aborting && stopped ? aborting : reviveError(reply.error, log?.sql))
             return true
           }
           try {
