@@ -8,6 +8,9 @@ import { test } from 'node:test'
 import { AbortError, ClosedError, Connection, createEngine } from '../src/index.js'
 import { SLOW_SCALAR_SQL, tempEngine } from './helpers.js'
 
+/** The row path under test (SQLAIO_NATIVE=off|auto|require), as for tempEngine(). */
+const NATIVE = (process.env.SQLAIO_NATIVE ?? 'auto') as 'off' | 'auto' | 'require'
+
 test('connect() gives an open Connection', async () => {
   const engine = tempEngine()
   const conn = await engine.connect()
@@ -240,7 +243,7 @@ test('abort of exec and executeMany behaves the same way', async () => {
 })
 
 test('dispose() while calls are in flight rejects them with ClosedError and closes connections', async () => {
-  const engine = createEngine('sqlite://')
+  const engine = createEngine('sqlite://', { native: NATIVE })
   const conn = await engine.connect()
   await engine.scalar('SELECT 1')
   const onConnection = conn.scalar(SLOW_SCALAR_SQL)

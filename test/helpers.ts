@@ -70,15 +70,15 @@ export interface ChildOutcome {
 }
 
 /**
- * Runs `source` as an ES module in a child Node process. `SQLAIO` in the source is replaced by
- * the URL of the built library. The child is killed after `timeoutMs`.
+ * Runs `source` as an ES module in a child Node process. The module specifier `'SQLAIO'` (quoted)
+ * in the source is replaced by the URL of the built library. The child is killed after `timeoutMs`.
  */
 export function runChild(
   source: string,
   timeoutMs: number,
   env?: Record<string, string>,
 ): Promise<ChildOutcome> {
-  const script = writeModule(source.replaceAll('SQLAIO', LIBRARY_URL), 'child.mjs')
+  const script = writeModule(source.replaceAll("'SQLAIO'", JSON.stringify(LIBRARY_URL)), 'child.mjs')
   const started = performance.now()
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [pathToFileURL(script).pathname], {

@@ -11,6 +11,9 @@ import { test } from 'node:test'
 import { createEngine, type Engine } from '../src/index.js'
 import { runChild, tempEngine, writeModule } from './helpers.js'
 
+/** The row path under test (SQLAIO_NATIVE=off|auto|require), as for tempEngine(). */
+const NATIVE = (process.env.SQLAIO_NATIVE ?? 'auto') as 'off' | 'auto' | 'require'
+
 /** A module whose `filename` export returns the worker database's file name. */
 const filenameModule = writeModule('export function filename(db) { return db.name }')
 
@@ -58,7 +61,7 @@ test('two in-memory engines are separate databases', async () => {
 })
 
 test('sqlite:///:memory: behaves the same', async () => {
-  const engine = createEngine('sqlite:///:memory:')
+  const engine = createEngine('sqlite:///:memory:', { native: NATIVE })
   try {
     await engine.exec('CREATE TABLE t (x); INSERT INTO t VALUES (5)')
     const conn = await engine.connect()
@@ -70,7 +73,7 @@ test('sqlite:///:memory: behaves the same', async () => {
 })
 
 test('dispose() leaves nothing on disk', async () => {
-  const engine = createEngine('sqlite://')
+  const engine = createEngine('sqlite://', { native: NATIVE })
   await engine.exec('CREATE TABLE t (x); INSERT INTO t VALUES (1)')
   const conn = await engine.connect()
   await conn.execute('INSERT INTO t VALUES (2)')
@@ -94,7 +97,7 @@ test('a process that exits without dispose() leaves nothing on disk', async () =
   const outcome = await runChild(
     `
     import { createEngine } from 'SQLAIO'
-    const engine = createEngine('sqlite://')
+    const engine = createEngine('sqlite://', { native: process.env.SQLAIO_NATIVE ?? 'auto' })
     await engine.exec('CREATE TABLE t (x); INSERT INTO t VALUES (1)')
     console.log(await engine.runInWorker(${JSON.stringify(filenameModule)}, 'filename'))
     `,

@@ -19,7 +19,7 @@ test('an un-disposed engine, idle after a query, lets the process exit by itself
   const outcome = await runChild(
     `
     import { createEngine } from 'SQLAIO'
-    const engine = createEngine(${JSON.stringify(`sqlite:///${tempDbPath()}`)})
+    const engine = createEngine(${JSON.stringify(`sqlite:///${tempDbPath()}`)}, { native: process.env.SQLAIO_NATIVE ?? 'auto' })
     console.log(await engine.scalar('SELECT 40 + 2'))
     `,
     HANG_MS,
@@ -33,7 +33,7 @@ test('idle connections (open, closed into the pool) and an abandoned result do n
   const outcome = await runChild(
     `
     import { createEngine } from 'SQLAIO'
-    const engine = createEngine('sqlite://', { batchRows: 10, idleTimeoutMs: 600000 })
+    const engine = createEngine('sqlite://', { native: process.env.SQLAIO_NATIVE ?? 'auto', batchRows: 10, idleTimeoutMs: 600000 })
     const open = await engine.connect()
     console.log(await open.scalar('SELECT 1'))
     const pooled = await engine.connect()
@@ -56,7 +56,7 @@ test('an engine idle after a failed call and an aborted call lets the process ex
   const outcome = await runChild(
     `
     import { createEngine } from 'SQLAIO'
-    const engine = createEngine('sqlite://')
+    const engine = createEngine('sqlite://', { native: process.env.SQLAIO_NATIVE ?? 'auto' })
     const conn = await engine.connect()
     await engine.execute('SELEC 1').catch((e) => console.log(e.constructor.name))
     await conn.execute('SELECT ?', [new Date()]).catch((e) => console.log(e.constructor.name))
@@ -76,7 +76,7 @@ test('a process awaiting a slow result stays alive until it arrives (top-level a
   const outcome = await runChild(
     `
     import { createEngine } from 'SQLAIO'
-    const engine = createEngine('sqlite://')
+    const engine = createEngine('sqlite://', { native: process.env.SQLAIO_NATIVE ?? 'auto' })
     const value = await engine.scalar(${JSON.stringify(ONE_SECOND_SQL)})
     console.log(String(value))
     `,
@@ -92,7 +92,7 @@ test('a process with only a pending promise callback stays alive until it prints
   const outcome = await runChild(
     `
     import { createEngine } from 'SQLAIO'
-    const engine = createEngine('sqlite://')
+    const engine = createEngine('sqlite://', { native: process.env.SQLAIO_NATIVE ?? 'auto' })
     engine.connect().then(async (conn) => {
       const value = await conn.scalar(${JSON.stringify(ONE_SECOND_SQL)})
       console.log('answer ' + String(value))
@@ -110,7 +110,11 @@ test('a process reading a long stream stays alive to the last row', async () => 
   const outcome = await runChild(
     `
     import { createEngine } from 'SQLAIO'
-    const engine = createEngine('sqlite://', { batchRows: 1000, prefetchBatches: 2 })
+    const engine = createEngine('sqlite://', {
+      native: process.env.SQLAIO_NATIVE ?? 'auto',
+      batchRows: 1000,
+      prefetchBatches: 2,
+    })
     engine
       .execute('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ${n}) SELECT x FROM c')
       .then(async (result) => {
@@ -134,7 +138,7 @@ test('a process waiting in a transaction across awaits stays alive, then exits',
   const outcome = await runChild(
     `
     import { createEngine } from 'SQLAIO'
-    const engine = createEngine('sqlite://')
+    const engine = createEngine('sqlite://', { native: process.env.SQLAIO_NATIVE ?? 'auto' })
     await engine.exec('CREATE TABLE t (x)')
     const total = await engine.transaction(async (conn) => {
       await conn.execute('INSERT INTO t VALUES (1)')

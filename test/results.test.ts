@@ -417,3 +417,32 @@ test('column names such as __proto__ and constructor become own properties of th
   assert.equal(row.constructor, 'c')
   assert.deepEqual(row.toString, Buffer.from([0]))
 })
+
+test('a held Table and Vector stay valid and unchanged while the worker goes on', async () => {
+  const engine = tempEngine({ batchRows: 16 })
+  const conn = await engine.connect()
+  const sql = `SELECT x, 'text ' || x AS t, CAST(x AS BLOB) AS b FROM (${countSql(100)})`
+  const table = await (await conn.execute(sql)).toArrow()
+  const vector = await (await conn.execute(sql)).column('t')
+  const snapshot = (): string =>
+    JSON.stringify({
+      x: [...table.getChild('x')!].map(String),
+      t: [...table.getChild('t')!],
+      b: [...table.getChild('b')!].map((v) => Buffer.from(v as Uint8Array).toString('hex')),
+      v: [...vector],
+    })
+  const before = snapshot()
+  assert.equal(table.numRows, 100)
+  assert.equal(vector.length, 100)
+  // Lots of other batches through the same worker, of the same shape and sizes.
+  for (let i = 0; i < 20; i++) {
+    const rows = await (
+      await conn.execute(`SELECT -x, 'other ' || x, randomblob(8) FROM (${countSql(100)})`)
+    ).fetchall()
+    assert.equal(rows.length, 100)
+  }
+  assert.equal(snapshot(), before)
+  assert.equal(vector.get(41), 'text 42')
+  await conn.close()
+  assert.equal(snapshot(), before)
+})

@@ -180,3 +180,39 @@ test('hasTable sees tables and views; tableNames lists user tables only, sorted'
   assert.deepEqual(await engine.tableNames(), ['Apple pie', 'zebra'])
   await assert.rejects(engine.hasTable(42 as never), TypeError)
 })
+
+test('a logger that throws: the call still answers, a warning says so, nothing hangs', async () => {
+  const warnings: Error[] = []
+  const unhandled: unknown[] = []
+  const onWarning = (warning: Error): void => {
+    warnings.push(warning)
+  }
+  const onUnhandled = (reason: unknown): void => {
+    unhandled.push(reason)
+  }
+  process.on('warning', onWarning)
+  process.on('unhandledRejection', onUnhandled)
+  try {
+    const engine = tempEngine({
+      logger: () => {
+        throw new Error('logger bug')
+      },
+    })
+    assert.equal(await engine.scalar('SELECT 1'), 1)
+    const conn = await engine.connect()
+    assert.equal(await conn.scalar('SELECT 2'), 2)
+    await assert.rejects(conn.execute('SELEC 3'), DatabaseError)
+    assert.equal(await conn.scalar('SELECT 4'), 4)
+    await conn.close()
+    await engine.dispose()
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.deepEqual(unhandled, [])
+    assert.ok(
+      warnings.some((w) => /logger bug/.test(w.message)),
+      `no warning about the logger in ${JSON.stringify(warnings.map((w) => w.message))}`,
+    )
+  } finally {
+    process.off('warning', onWarning)
+    process.off('unhandledRejection', onUnhandled)
+  }
+})

@@ -24,7 +24,7 @@ test('iterating 10 million rows keeps RSS flat (child process)', async (t) => {
   const outcome = await runChild(
     `
     import { createEngine } from 'SQLAIO'
-    const engine = createEngine('sqlite://')
+    const engine = createEngine('sqlite://', { native: process.env.SQLAIO_NATIVE ?? 'auto' })
     await engine.scalar('SELECT 1')
     const idle = process.memoryUsage().rss
     const started = performance.now()
@@ -103,6 +103,36 @@ test('closing a result early on the engine (implicit worker) stops it too', asyn
   result.close()
   const produced = (await engine.scalar('SELECT produced()')) as number
   assert.ok(produced <= 4 * 500, `the worker produced ${produced} rows`)
+})
+
+test('leaving a for await loop early closes the result and stops the worker', async () => {
+  const engine = tempEngine({ setup: counterSetup(), batchRows: 1000, prefetchBatches: 2 })
+  const conn = await engine.connect()
+  const result = await conn.execute(`SELECT tick(x) AS x FROM (${countSql(3_000_000)})`)
+  for await (const row of result) {
+    assert.deepEqual(row, { x: 1 })
+    break
+  }
+  assert.equal(result.closed, true)
+  // The next call must not make the worker produce (and the main thread buffer) the rest.
+  const produced = (await conn.scalar('SELECT produced()')) as number
+  assert.ok(produced <= 5 * 1000, `the worker produced ${produced} rows after the loop was left`)
+  // The same for batches(), and for a loop left by an exception.
+  await conn.scalar('SELECT reset_produced()')
+  const batches = await conn.execute(`SELECT tick(x) AS x FROM (${countSql(3_000_000)})`)
+  for await (const batch of batches.batches()) {
+    assert.equal(batch.numRows, 1000)
+    break
+  }
+  assert.equal(batches.closed, true)
+  const thrower = await conn.execute(`SELECT tick(x) AS x FROM (${countSql(3_000_000)})`)
+  await assert.rejects(async () => {
+    for await (const _ of thrower) throw new Error('stop here')
+  }, /stop here/)
+  assert.equal(thrower.closed, true)
+  const after = (await conn.scalar('SELECT produced()')) as number
+  assert.ok(after <= 2 * 5 * 1000, `the worker produced ${after} rows after two loops were left`)
+  await conn.close()
 })
 
 test('an unread result holds the worker at prefetchBatches batches (backpressure)', async () => {
