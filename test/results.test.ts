@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { RecordBatch, Table, Vector } from 'apache-arrow'
+import Database from 'better-sqlite3'
 import { AsyncResult, ClosedError, type Engine, ResultError } from '../src/index.js'
 import { countSql, tempEngine } from './helpers.js'
 
@@ -445,4 +446,36 @@ test('a held Table and Vector stay valid and unchanged while the worker goes on'
   assert.equal(vector.get(41), 'text 42')
   await conn.close()
   assert.equal(snapshot(), before)
+})
+
+test('rowcount and lastInsertRowid equal better-sqlite3 run() info, statement by statement', async () => {
+  const oracle = new Database(':memory:')
+  const engine = tempEngine()
+  const conn = await engine.connect()
+  const script: [string, unknown[]][] = [
+    ['CREATE TABLE t (id INTEGER PRIMARY KEY, x UNIQUE)', []],
+    ['CREATE TABLE audit (n)', []],
+    ['CREATE TRIGGER tr AFTER INSERT ON t BEGIN INSERT INTO audit VALUES (new.x); END', []],
+    ['INSERT INTO t (x) VALUES (?), (?), (?)', [1, 2, 3]],
+    ['UPDATE t SET x = x + 10', []],
+    ['CREATE TABLE u (y)', []],
+    ['INSERT INTO t (x) VALUES (11) ON CONFLICT DO NOTHING', []],
+    ['INSERT OR REPLACE INTO t (id, x) VALUES (1, 99)', []],
+    ['DELETE FROM t WHERE id > 2', []],
+    ['BEGIN', []],
+    ['INSERT INTO u SELECT value FROM json_each(?)', ['[1,2,3,4]']],
+    ['COMMIT', []],
+    ['DROP TABLE u', []],
+    ['PRAGMA user_version = 3', []],
+    ['DELETE FROM t', []],
+  ]
+  for (const [sql, params] of script) {
+    const info = oracle.prepare(sql).run(...params)
+    const result = await conn.execute(sql, params)
+    assert.equal(result.returnsRows, false, sql)
+    assert.equal(result.rowcount, info.changes, `rowcount of ${sql}`)
+    assert.equal(result.lastInsertRowid, Number(info.lastInsertRowid), `lastInsertRowid of ${sql}`)
+  }
+  oracle.close()
+  await conn.close()
 })
