@@ -225,6 +225,32 @@ test('supported parameter types bind as better-sqlite3 binds them (booleans as 1
   await conn.close()
 })
 
+test('byte parameters bind exactly their view: subarrays, shared memory, empty', async () => {
+  const { conn } = await fixture()
+  const shared = new Uint8Array(new SharedArrayBuffer(8))
+  shared.set([9, 8, 7, 6, 5, 4, 3, 2])
+  const views: [Uint8Array, number[]][] = [
+    [Buffer.from('hello world').subarray(1, 3), [101, 108]],
+    [new Uint8Array([1, 2, 3, 4, 5]).subarray(2, 4), [3, 4]],
+    [shared.subarray(1, 4), [8, 7, 6]],
+    [new Uint8Array(0), []],
+  ]
+  for (const [view, bytes] of views) {
+    const row = await (await conn.execute('SELECT ? AS b, typeof(?) AS t', [view, view])).one()
+    assert.deepStrictEqual(row, { b: Buffer.from(bytes), t: 'blob' })
+  }
+  // Only Uint8Array (and Buffer) are bytes, as documented; other views are refused by name.
+  for (const view of [new Int16Array([1, 2]), new DataView(new ArrayBuffer(2)), new Uint8ClampedArray(1)]) {
+    await assert.rejects(conn.execute('SELECT ?', [view]), (error: unknown) => {
+      assert.ok(error instanceof TypeError)
+      assert.match(error.message, /parameter 1/)
+      return true
+    })
+  }
+  await assertHealthy(conn)
+  await conn.close()
+})
+
 test('params that are neither an array nor an object reject with a TypeError', async () => {
   const { conn } = await fixture()
   for (const params of ['abc', 42, true, new Uint8Array(1)]) {
