@@ -11,7 +11,7 @@ import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import Database from 'better-sqlite3'
 import fc from 'fast-check'
-import { createEngine, type Engine, nativeAvailable } from '../src/index.js'
+import { createEngine, DatabaseError, type Engine, nativeAvailable } from '../src/index.js'
 import { tempDbPath } from './helpers.js'
 
 type Cell = null | bigint | number | string | Buffer
@@ -319,6 +319,71 @@ async function checkEngine(label: string, engine: Engine, c: Case, sql: string):
 
 test('fetchall() and toArrow() equal better-sqlite3 on random tables (both int modes)', async () => {
   await fc.assert(fc.asyncProperty(caseArb, check), { numRuns: RUNS })
+})
+
+/** SQL expressions over one column: conversions between storage classes, and some that fail. */
+const EXPRESSIONS: ((column: string) => string)[] = [
+  (c) => `typeof(${c})`,
+  (c) => `quote(${c})`,
+  (c) => `${c} || ''`,
+  (c) => `CAST(${c} AS TEXT)`,
+  (c) => `CAST(${c} AS BLOB)`,
+  (c) => `CAST(${c} AS INTEGER)`,
+  (c) => `CAST(${c} AS REAL)`,
+  (c) => `${c} + 0`,
+  (c) => `${c} * 2`,
+  (c) => `hex(${c})`,
+  (c) => `length(${c})`,
+  (c) => `coalesce(${c}, 'was null')`,
+  (c) => `CASE WHEN typeof(${c}) = 'integer' THEN ${c} ELSE NULL END`,
+  (c) => `abs(${c})`,
+  (c) => `json_quote(${c})`,
+]
+
+test('computed columns (conversions, and failures) equal better-sqlite3', async () => {
+  const arb = fc.tuple(
+    caseArb,
+    fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: EXPRESSIONS.length - 1 })), {
+      minLength: 1,
+      maxLength: 6,
+    }),
+  )
+  await fc.assert(
+    fc.asyncProperty(arb, async ([c, picks]) => {
+      const { table } = load(c)
+      try {
+        const exprs = picks.map(([col, e], i) => {
+          const name = quote(c.columns[col % c.columns.length]!.name)
+          return `${EXPRESSIONS[e]!(name)} AS e${i}`
+        })
+        const sql = `SELECT ${exprs.join(', ')} FROM ${table} ORDER BY rowid`
+        let expected: unknown[] | null = null
+        let failure: { code: string } | null = null
+        try {
+          expected = oracle.prepare(sql).safeIntegers(true).all()
+        } catch (error) {
+          failure = error as { code: string }
+        }
+        for (const { label, engine } of engines) {
+          const attempt = engine
+            .execute(sql, [], { intMode: 'bigint', batchRows: c.batchRows })
+            .then((result) => result.fetchall())
+          if (failure) {
+            await assert.rejects(attempt, (error: unknown) => {
+              assert.ok(error instanceof DatabaseError, `${label} path: ${String(error)}`)
+              assert.equal(error.code, failure.code, `${label} path`)
+              return true
+            })
+          } else {
+            assert.deepStrictEqual(await attempt, expected, `${label} path: ${sql}`)
+          }
+        }
+      } finally {
+        oracle.exec(`DROP TABLE ${table}`)
+      }
+    }),
+    { numRuns: Math.ceil(RUNS * 0.7) },
+  )
 })
 
 test('a column that holds one storage class per batch (switching between batches)', async () => {
