@@ -93,6 +93,11 @@ function planPure(kind: ColumnKind, values: readonly Cell[], nullCount: number):
   }
   const offsets = new Int32Array(n + 1)
   plan.bytesStart = scratchUsed
+  if (kind === ColumnKind.Text && writeAsciiText(values, validity, offsets)) {
+    plan.bytesEnd = scratchUsed
+    plan.fixed = offsets
+    return plan
+  }
   for (let i = 0; i < n; i++) {
     const v = values[i]
     if (v !== null) {
@@ -116,6 +121,36 @@ function planPure(kind: ColumnKind, values: readonly Cell[], nullCount: number):
   plan.bytesEnd = scratchUsed
   plan.fixed = offsets
   return plan
+}
+
+/**
+ * The fast path for text: one native write for the whole column instead of one per value. The
+ * values are joined and encoded at once; if the UTF-8 byte count equals the UTF-16 length, every
+ * character was ASCII (one byte each) and the offsets follow from the string lengths. Otherwise
+ * it writes nothing and returns false, and the caller encodes value by value.
+ */
+function writeAsciiText(values: readonly Cell[], validity: Uint8Array | null, offsets: Int32Array): boolean {
+  const n = values.length
+  let joined: string
+  try {
+    joined = values.join('') // NULLs join as ''
+  } catch {
+    return false // beyond V8's longest string: encode value by value
+  }
+  reserve(joined.length * 3)
+  const written = scratch.write(joined, scratchUsed)
+  if (written !== joined.length) return false
+  let at = 0
+  for (let i = 0; i < n; i++) {
+    const v = values[i]
+    if (v !== null) {
+      if (validity) validity[i >> 3]! |= 1 << (i & 7)
+      at += (v as string).length
+    }
+    offsets[i + 1] = at
+  }
+  scratchUsed += written
+  return true
 }
 
 /** Encodes a column whose values mix storage classes as a dense union of the five kinds. */
