@@ -10,7 +10,7 @@ import { after, test } from 'node:test'
 import { pathToFileURL } from 'node:url'
 import Database from 'better-sqlite3'
 import { createEngine, DatabaseError, Engine, type EngineOptions } from '../src/index.js'
-import { tempDbPath } from './helpers.js'
+import { tempDbPath, writeModule } from './helpers.js'
 
 const engines: Engine[] = []
 after(async () => {
@@ -232,4 +232,28 @@ test('busyTimeoutMs: a writer waits for a lock, then fails with SQLITE_BUSY', as
   await engine.execute('INSERT INTO t VALUES (1)')
   assert.equal(await holder.scalar('SELECT count(*) FROM t'), 1)
   await holder.close()
+})
+
+test('poolSize and idleTimeoutMs: closed connections reuse a worker, until it idles out', async () => {
+  const threadModule = writeModule(
+    "export const threadId = () => import('node:worker_threads').then((w) => w.threadId)",
+  )
+  const threadOf = async (engine: Engine): Promise<unknown> => {
+    const conn = await engine.connect()
+    const id = await conn.runInWorker(threadModule, 'threadId')
+    await conn.close()
+    return id
+  }
+  const pooled = make('sqlite://', { poolSize: 1, idleTimeoutMs: 60_000 })
+  const first = await threadOf(pooled)
+  assert.equal(await threadOf(pooled), first)
+  assert.equal(await threadOf(pooled), first)
+
+  const unpooled = make('sqlite://', { poolSize: 0 })
+  assert.notEqual(await threadOf(unpooled), await threadOf(unpooled))
+
+  const shortLived = make('sqlite://', { poolSize: 1, idleTimeoutMs: 20 })
+  const before = await threadOf(shortLived)
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  assert.notEqual(await threadOf(shortLived), before)
 })
