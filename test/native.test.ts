@@ -317,6 +317,30 @@ test('dispose while a native statement runs ends the worker promptly', { skip: n
   assert.ok((await pending) instanceof Error)
 })
 
+test('terminated workers leave nothing registered for interrupts', { skip: needsAddon }, () => {
+  // In a fresh process, so that registry ids start at 1 and no other engine holds any.
+  const root = mkdtempSync(join(tmpdir(), 'sqlaio-registry-'))
+  after(() => rmSync(root, { recursive: true, force: true }))
+  const script = join(root, 'check.mjs')
+  writeFileSync(
+    script,
+    `import { createEngine } from ${JSON.stringify(new URL('../src/index.js', import.meta.url).href)}
+     import { loadNative } from ${JSON.stringify(new URL('../src/native.js', import.meta.url).href)}
+     const addon = loadNative()
+     const engine = createEngine('sqlite://', { native: 'require', poolSize: 1 })
+     const conns = [await engine.connect(), await engine.connect()]
+     for (const conn of conns) await conn.scalar('SELECT 1')
+     await conns[0].close()
+     await engine.scalar('SELECT 2')
+     const registered = [1, 2, 3].map((id) => addon.interrupt(id))
+     await engine.dispose()
+     const after = [1, 2, 3, 4].map((id) => addon.interrupt(id))
+     console.log(JSON.stringify({ registered, after }))`,
+  )
+  const out = JSON.parse(execFileSync(process.execPath, [script], { encoding: 'utf8' }))
+  assert.deepEqual(out, { registered: [true, true, true], after: [false, false, false, false] })
+})
+
 test('addon handles: foreign and stale handles are clean errors', { skip: needsAddon }, () => {
   const addon = loadNative()!
   assert.throws(() => addon.step({} as never, 1), { name: 'TypeError', message: /statement handle/ })
