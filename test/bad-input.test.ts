@@ -178,7 +178,18 @@ test('unsupported parameter types reject with a TypeError naming the parameter',
   }
   await assert.rejects(
     conn.executeMany('INSERT INTO users (name) VALUES (?)', [['ok'], [new Date()]]),
-    TypeError,
+    (error: unknown) => {
+      assert.ok(error instanceof TypeError)
+      assert.match(error.message, /set 2/)
+      assert.match(error.message, /parameter 1/)
+      return true
+    },
+  )
+  assert.equal(await conn.scalar("SELECT count(*) FROM users WHERE name = 'ok'"), 0)
+  // A set missing a named parameter: nothing of the batch is applied.
+  await assert.rejects(
+    conn.executeMany('INSERT INTO users (name) VALUES (:name)', [{ name: 'ok' }, { other: 'x' }]),
+    (error: unknown) => error instanceof RangeError && /name/.test(error.message),
   )
   assert.equal(await conn.scalar("SELECT count(*) FROM users WHERE name = 'ok'"), 0)
   await assertHealthy(conn)
