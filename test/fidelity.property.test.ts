@@ -15,7 +15,8 @@ import { createEngine, DatabaseError, type Engine, nativeAvailable } from '../sr
 import { tempDbPath } from './helpers.js'
 
 type Cell = null | bigint | number | string | Buffer
-type Kind = 'int' | 'real' | 'text' | 'blob' | 'null'
+/** Storage classes, plus 'ascii': TEXT of ASCII only (the writers have fast paths for it). */
+type Kind = 'int' | 'real' | 'text' | 'ascii' | 'blob' | 'null'
 
 const TWO_53 = 2n ** 53n
 const INTERESTING_INTS = [
@@ -60,6 +61,8 @@ const realArb: fc.Arbitrary<number> = fc.oneof(
 
 const textArb: fc.Arbitrary<string> = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 24 }),
+  // ASCII only (control characters and NUL included): the writers' ASCII fast paths.
+  fc.string({ unit: 'binary-ascii', maxLength: 24 }),
   fc.string({ unit: 'grapheme', maxLength: 12 }),
   fc.constantFrom('', '\0', 'a\0b', '😀', '\u{10FFFF}', 'é\0😀\0', '𝄞 clef', 'null', '0', ' ', '\uFEFFbom'),
 )
@@ -87,6 +90,8 @@ function cellOf(kind: Kind, wide: boolean): fc.Arbitrary<Cell> {
       return realArb
     case 'text':
       return textArb
+    case 'ascii':
+      return fc.string({ unit: 'binary-ascii', maxLength: 24 })
     case 'blob':
       return blobArb
     case 'null':
@@ -123,8 +128,8 @@ const columnSpecArb = (index: number): fc.Arbitrary<ColumnSpec> =>
     ),
     decl: fc.constantFrom('', '', 'INTEGER', 'REAL', 'TEXT', 'BLOB', 'NUMERIC', 'ANY'),
     kinds: fc.oneof(
-      fc.constantFrom<Kind[]>(['int'], ['real'], ['text'], ['blob'], ['null']),
-      fc.uniqueArray(fc.constantFrom<Kind>('int', 'real', 'text', 'blob', 'null'), {
+      fc.constantFrom<Kind[]>(['int'], ['real'], ['text'], ['ascii'], ['blob'], ['null']),
+      fc.uniqueArray(fc.constantFrom<Kind>('int', 'real', 'text', 'ascii', 'blob', 'null'), {
         minLength: 2,
         maxLength: 5,
       }),
@@ -394,6 +399,7 @@ test('a column that holds one storage class per batch (switching between batches
     int: 2n ** 40n,
     real: 1.5,
     text: 'x😀\0',
+    ascii: 'plain\0ascii',
     blob: Buffer.from([0, 1, 2]),
     null: null,
   }
