@@ -21,6 +21,11 @@ import {
   nativeAvailable,
 } from '../src/index.js'
 import { loadNative, NATIVE_ENTRY_POINT, NATIVE_PATH } from '../src/native.js'
+import { type BatchMessage, CONTROL_BLOCK_BYTES, Ctl } from '../src/thread/protocol.js'
+import type { StatementOutcome } from '../src/worker/driver.js'
+import { NativeReader } from '../src/worker/native-driver.js'
+import { InterruptibleDriver } from '../src/worker/native-interrupt.js'
+import { SqliteDriver } from '../src/worker/sqlite-driver.js'
 import { TEST_NATIVE, tempDbPath } from './helpers.js'
 
 const needsAddon = nativeAvailable() || TEST_NATIVE === 'require' ? false : 'the native addon is not built'
@@ -339,6 +344,58 @@ test('terminated workers leave nothing registered for interrupts', { skip: needs
   )
   const out = JSON.parse(execFileSync(process.execPath, [script], { encoding: 'utf8' }))
   assert.deepEqual(out, { registered: [true, true, true], after: [false, false, false, false] })
+})
+
+test('a SQLITE_INTERRUPT is an abort only for the cancelled request; a stale one re-runs a reader', {
+  skip: needsAddon,
+}, () => {
+  // The worker's driver stack, on this thread, with a control block standing in for the
+  // executor (runningId) and the main thread (cancelId). The interrupt is made to land while a
+  // statement runs by a user function that calls it: deterministic, unlike a real race.
+  const control = new Int32Array(new SharedArrayBuffer(CONTROL_BLOCK_BYTES))
+  const inner = new SqliteDriver({
+    filename: tempDbPath(),
+    readonly: false,
+    fileMustExist: false,
+    busyTimeoutMs: 0,
+    memory: false,
+  })
+  const reader = NativeReader.attach(inner.raw, control)
+  inner.useNative(reader)
+  const driver = new InterruptibleDriver(inner, control)
+  let pokes = 0
+  inner.raw.function('poke', (x: unknown) => {
+    if (pokes > 0) {
+      pokes--
+      loadNative()!.interrupt(reader.id)
+    }
+    return x
+  })
+  driver.exec('CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1), (2), (3)')
+  const rows = (sql: string): unknown[] => {
+    const outcome = driver.execute(sql, []) as StatementOutcome
+    assert.ok(outcome.returnsRows)
+    const batch = outcome.cursor.nextBatch(100) as BatchMessage
+    return [...new BigInt64Array(batch.buffer, batch.columns[0]!.values, batch.numRows)]
+  }
+  // Request 5 runs; an interrupt meant for an earlier request lands: the reader runs again.
+  Atomics.store(control, Ctl.runningId, 5)
+  pokes = 1
+  assert.deepEqual(rows('SELECT poke(x) FROM t'), [1n, 2n, 3n])
+  // Request 6 is the one cancelled: an abort.
+  Atomics.store(control, Ctl.runningId, 6)
+  Atomics.store(control, Ctl.cancelId, 6)
+  pokes = 1
+  assert.throws(() => rows('SELECT poke(x) FROM t'), { name: 'AbortError', code: 'ABORT_ERR' })
+  // A stale interrupt on a write is not retried: it stays SQLite's error.
+  Atomics.store(control, Ctl.runningId, 7)
+  pokes = 1
+  assert.throws(() => rows('INSERT INTO t VALUES (poke(4)) RETURNING x'), {
+    name: 'SqliteError',
+    code: 'SQLITE_INTERRUPT',
+  })
+  assert.deepEqual(rows('SELECT x FROM t ORDER BY x'), [1n, 2n, 3n])
+  inner.close()
 })
 
 test('addon handles: foreign and stale handles are clean errors', { skip: needsAddon }, () => {
