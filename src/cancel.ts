@@ -57,10 +57,20 @@ export class Cancel {
     return this.#error
   }
 
-  /** Calls `listener` when the call is cancelled (at once if it already is). */
-  onCancel(listener: (error: AbortError) => void): void {
-    if (this.#error) listener(this.#error)
-    else this.#listeners.push(listener)
+  /**
+   * Calls `listener` when the call is cancelled (at once if it already is). Returns a function
+   * that removes the listener, for callers that watch many short waits with one Cancel.
+   */
+  onCancel(listener: (error: AbortError) => void): () => void {
+    if (this.#error) {
+      listener(this.#error)
+      return () => {}
+    }
+    this.#listeners.push(listener)
+    return () => {
+      const at = this.#listeners.indexOf(listener)
+      if (at >= 0) this.#listeners.splice(at, 1)
+    }
   }
 
   #fire(error: AbortError): void {

@@ -78,6 +78,7 @@ export class Connection extends Queryable {
         return channel
       },
       options: host.options,
+      owner: this,
     })
   }
 

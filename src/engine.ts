@@ -60,6 +60,7 @@ export class Engine extends Queryable {
     this.#session = new Session({
       channel: () => this.#implicitChannel(),
       options: this.#options,
+      owner: this,
     })
   }
 

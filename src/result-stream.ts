@@ -125,13 +125,15 @@ export class ResultStream implements ReplyListener {
         this.close()
         return null
       }
+      let stopWatching: (() => void) | undefined
       await new Promise<void>((resolve) => {
         this.#waiters.push(resolve)
-        cancel?.onCancel((error) => {
+        stopWatching = cancel?.onCancel((error) => {
           this.abort(error)
           resolve()
         })
       })
+      stopWatching?.()
     }
   }
 
@@ -139,7 +141,6 @@ export class ResultStream implements ReplyListener {
   abort(error: AbortError): void {
     if (this.#closed) return
     this.#failure = error
-    this.#channel.interrupt(this.#id)
     this.close()
   }
 
@@ -151,7 +152,10 @@ export class ResultStream implements ReplyListener {
     if (!this.#done) {
       this.#done = true
       this.#channel.forget(this.#id)
+      // The message first: if the interrupt stops a batch mid-step, the worker then finds the
+      // close and drops the stream instead of retrying the read.
       this.#channel.send({ op: 'closeResult', id: this.#id })
+      this.#channel.interrupt(this.#id)
     }
     this.#updateHold()
     this.#wakeReaders()

@@ -25,6 +25,13 @@ export interface SessionHost {
   /** The channel to use now; throws ClosedError when the owner is closed. */
   channel(): WorkerChannel
   options: ResolvedEngineOptions
+  /**
+   * The Engine or Connection the calls belong to. The channel's listeners reach it through the
+   * session while calls are in flight, so a connection used as a temporary
+   * (`await (await engine.connect()).scalar(...)`) is not collected, and its leak finalizer not
+   * run, while its call is still running.
+   */
+  owner: object
 }
 
 /** How one call turns its first successful reply into a value (and maybe a stream). */
@@ -133,6 +140,7 @@ export class Session {
           try {
             const made = interpret(reply, id, channel, aborting)
             next = made.next
+            if (next) channel.route(id, next)
             settle()
             resolve(made.value)
           } catch (error) {
@@ -148,7 +156,10 @@ export class Session {
       try {
         channel.request(make(id), listener)
       } catch (error) {
-        fail(error)
+        // Nothing was sent and the channel already dropped its hold: do not release again.
+        cancel?.dispose()
+        this.#inFlight.delete(stop)
+        reject(withCallerStack(error, site))
       }
     })
   }

@@ -107,7 +107,8 @@ export class WorkerChannel {
     try {
       this.send(request)
     } catch (error) {
-      // Typically a DataCloneError from a value that cannot cross threads: nothing was sent.
+      // Typically a DataCloneError from a value that cannot cross threads: nothing was sent,
+      // so undo the registration and the hold here; the caller must not release again.
       this.#listeners.delete(request.id)
       this.release()
       throw error
@@ -130,6 +131,11 @@ export class WorkerChannel {
    */
   interrupt(requestId: number): boolean {
     if (this.#nativeId === 0 || this.#failure) return false
+    // Only a request that is running may claim `cancelId`: a cancel of a queued call must not
+    // overwrite the claim of a running one whose interrupt is still on its way (the worker would
+    // then take that interrupt for a stray one). A request that starts right after this check
+    // finds its `cancel` message when it re-reads its port after publishing runningId.
+    if (Atomics.load(this.#control, Ctl.runningId) !== requestId) return false
     Atomics.store(this.#control, Ctl.cancelId, requestId)
     if (Atomics.load(this.#control, Ctl.runningId) !== requestId) return false
     return loadNative()?.interrupt(this.#nativeId) ?? false
@@ -139,7 +145,6 @@ export class WorkerChannel {
   send(message: Request): void {
     if (this.#failure) return
     this.#port.postMessage(message)
-    if (message.op === 'cancel') Atomics.store(this.#control, Ctl.cancelId, message.id)
     // Ring after posting, so the worker finds the message when it wakes.
     Atomics.add(this.#control, Ctl.doorbell, 1)
     if (Atomics.load(this.#control, Ctl.sleeping) === 1) Atomics.notify(this.#control, Ctl.doorbell)
@@ -155,6 +160,15 @@ export class WorkerChannel {
       this.#listeners.delete(id)
       listener.onFailure(error)
     }
+  }
+
+  /**
+   * Routes the further replies of `id` to `listener` instead. A call hands its stream over this
+   * way, so that the call's own listener (and the promise it resolved, and the result in it) is
+   * no longer reachable from the channel and can be collected while the stream goes on.
+   */
+  route(id: number, listener: ReplyListener): void {
+    if (this.#listeners.has(id)) this.#listeners.set(id, listener)
   }
 
   /** Stops routing replies for `id` (the caller gave up on it); late replies are dropped. */

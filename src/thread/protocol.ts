@@ -38,9 +38,12 @@ export const Ctl = {
    */
   runningId: 2,
   /**
-   * Id of the most recent request the main thread wants cancelled (0: none). Written only by the
-   * main thread, before it rings the doorbell with a `cancel` message; the worker polls it
-   * between batches, which is cheaper than draining the port on every batch.
+   * Id of the running request the main thread is interrupting (0: none yet). Written only by
+   * the main thread, in `WorkerChannel.interrupt`, after it read `runningId` equal to that id
+   * and just before `sqlite3_interrupt`. The worker reads it when a statement fails with
+   * SQLITE_INTERRUPT: equal to the failing request's id means "this call was cancelled", any
+   * other value means the interrupt was meant for a statement that had already finished.
+   * Cancels of queued calls never write it (they travel as `cancel` messages only).
    */
   cancelId: 3,
   /**

@@ -105,21 +105,34 @@ export class Executor {
     return true
   }
 
-  /** Sends the stream's next batch (or its end). Returns a promise only for an async driver. */
+  /**
+   * Sends the stream's next batch (or its end). Returns a promise only for an async driver.
+   * `runningId` names the stream while it steps, so that closing or aborting the result can
+   * interrupt a long batch instead of waiting for it.
+   */
   #sendNextBatch(stream: Stream): Promise<void> | undefined {
+    Atomics.store(this.#control, Ctl.runningId, stream.id)
     let batch: ReturnType<RowCursor['nextBatch']>
     try {
       batch = stream.cursor.nextBatch(stream.batchRows)
     } catch (error) {
+      this.#finish()
       this.#streamFailed(stream, error)
       return undefined
     }
     if (batch instanceof Promise) {
       return batch.then(
-        (b) => this.#postBatch(stream, b),
-        (error) => this.#streamFailed(stream, error),
+        (b) => {
+          this.#finish()
+          this.#postBatch(stream, b)
+        },
+        (error) => {
+          this.#finish()
+          this.#streamFailed(stream, error)
+        },
       )
     }
+    this.#finish()
     this.#postBatch(stream, batch)
     return undefined
   }
@@ -167,17 +180,15 @@ export class Executor {
     })
   }
 
+  /** Whether `id` was cancelled; forgets cancels that can no longer match (ids only grow). */
+  #takeCancel(id: number): boolean {
+    if (this.#cancelled.size === 0) return false
+    const cancelled = this.#cancelled.has(id)
+    for (const old of this.#cancelled) if (old <= id) this.#cancelled.delete(old)
+    return cancelled
+  }
+
   #run(work: Work): Promise<void> | undefined {
-    if (this.#cancelled.size > 0) {
-      const skip = this.#cancelled.has(work.id)
-      // Requests run in id order, so a cancel for an id at or below this one can never match
-      // again (it arrived after its request had already finished): forget it.
-      for (const id of this.#cancelled) if (id <= work.id) this.#cancelled.delete(id)
-      if (skip) {
-        this.#postAbort(work.id)
-        return undefined
-      }
-    }
     if (work.op === 'reset') {
       const stream = this.#stream
       if (stream) this.#closeStream(stream.id)
@@ -190,6 +201,15 @@ export class Executor {
 
   #start(work: Work): Promise<void> | undefined {
     Atomics.store(this.#control, Ctl.runningId, work.id)
+    // Look for its cancel once more, after publishing runningId: a cancel the main thread posted
+    // while it still read runningId as something else (so it sent no interrupt) is on the port
+    // by now. Sequentially consistent atomics on both sides make one of the two see the other.
+    this.#pump()
+    if (this.#takeCancel(work.id)) {
+      this.#finish()
+      this.#postAbort(work.id)
+      return undefined
+    }
     try {
       const outcome = this.#dispatch(work)
       if (outcome instanceof Promise) {
