@@ -7,7 +7,7 @@ import type { ResolvedEngineOptions } from './options.js'
 import { Queryable } from './queryable.js'
 import { Session } from './session.js'
 import type { WorkerChannel } from './thread/channel.js'
-import { Transaction } from './transaction.js'
+import { Transaction, type TransactionHost } from './transaction.js'
 
 /**
  * Connections dropped without close() are cleaned up when collected: their listeners fail,
@@ -104,18 +104,33 @@ export class Connection extends Queryable {
     return this.#session
   }
 
-  #run = (sql: string): Promise<void> =>
-    this.#session
+  /**
+   * Runs a transaction-control statement. It bypasses `session()` (an abandoned transaction must
+   * still roll back) but not the closed check: a Transaction that outlived its connection must
+   * not reach the worker, which may already serve another connection from the pool.
+   */
+  #run = (sql: string): Promise<void> => {
+    try {
+      this.#checkOpen()
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return this.#session
       .call(captureCallSite(this.#run), (id) => ({ op: 'exec', id, sql }), { sql, params: [] })
       .then(() => undefined)
+  }
 
-  #txHost(): { run: (sql: string) => Promise<void>; readonly inTransaction: boolean } {
+  #txHost(): TransactionHost {
     const session = this.#session
     const run = this.#run
+    const isClosed = (): boolean => this.closed
     return {
       run,
       get inTransaction() {
         return session.inTransaction
+      },
+      get closed() {
+        return isClosed()
       },
     }
   }

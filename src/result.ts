@@ -67,7 +67,10 @@ export class AsyncResult implements AsyncIterable<Row> {
   readonly returnsRows: boolean
   /** Rows changed by INSERT/UPDATE/DELETE; -1 for statements that return rows. */
   readonly rowcount: number
-  /** Rowid of the last inserted row (as of this statement), per the engine's intMode. */
+  /**
+   * Rowid of the last inserted row (as of this statement): a bigint in 'bigint' mode; a number
+   * in 'number' mode, except a rowid beyond ±(2^53−1), which stays a bigint (never rounded).
+   */
   readonly lastInsertRowid: number | bigint
 
   /** Null for a statement that returns no rows. */
@@ -88,7 +91,10 @@ export class AsyncResult implements AsyncIterable<Row> {
     this.#rowMode = init.rowMode
     this.returnsRows = reply.returnsRows
     this.rowcount = reply.rowcount
-    this.lastInsertRowid = init.intMode === 'bigint' ? reply.lastInsertRowid : Number(reply.lastInsertRowid)
+    const rowid = reply.lastInsertRowid
+    // In 'number' mode a rowid beyond 2^53 stays a bigint rather than become a rounded number.
+    const safe = rowid <= BigInt(Number.MAX_SAFE_INTEGER) && rowid >= BigInt(Number.MIN_SAFE_INTEGER)
+    this.lastInsertRowid = init.intMode === 'bigint' || !safe ? rowid : Number(rowid)
     this.#firstBatch = reply.batch
     const stream = init.stream
     if (stream && !reply.done) {

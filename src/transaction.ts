@@ -5,8 +5,11 @@ import { ClosedError } from './errors.js'
 
 /** What a Transaction needs from its connection. */
 export interface TransactionHost {
+  /** Runs one statement; rejects with ClosedError once the connection is closed. */
   run(sql: string): Promise<void>
   readonly inTransaction: boolean
+  /** The connection was closed (which rolled back everything it had open). */
+  readonly closed: boolean
 }
 
 /**
@@ -73,8 +76,12 @@ export class Transaction {
     }
   }
 
-  /** Rolls back if still active; does nothing otherwise. */
+  /**
+   * Rolls back if still active; does nothing otherwise, nor after the connection was closed
+   * (closing it already rolled back).
+   */
   async close(): Promise<void> {
+    if (this.#active && this.#host.closed) this.#active = false
     if (this.#active) await this.rollback()
   }
 

@@ -67,6 +67,8 @@ class SqliteCursor implements RowCursor {
 export class SqliteDriver implements Driver {
   readonly #db: Database.Database
   readonly #statements = new Map<string, Statement>()
+  readonly #schemaVersion: Database.Statement
+  #knownSchema = -1n
   /** The native fast path for statements that return rows, once attached (see useNative). */
   #native: NativeReader | null = null
 
@@ -79,6 +81,7 @@ export class SqliteDriver implements Driver {
     // Integers come out as bigint so that INTEGER and REAL stay distinguishable (3 vs 3.0) and
     // values beyond 2^53 survive; the main thread converts them per the caller's intMode.
     this.#db.defaultSafeIntegers(true)
+    this.#schemaVersion = this.#db.prepare('PRAGMA schema_version').pluck()
     if (options.memory) {
       // A shared in-memory database is a file in RAM that nothing outlives: durability buys
       // nothing, and WAL lets readers on other connections run beside a writer.
@@ -101,6 +104,14 @@ export class SqliteDriver implements Driver {
   }
 
   #prepare(sql: string): Statement {
+    // A cached statement's column list is read before it steps, and SQLite re-prepares a
+    // statement for a new schema only when it steps: after any schema change (here or on another
+    // connection) the cache starts over, so names and declared types come from the new schema.
+    const schema = this.#schemaVersion.get() as bigint
+    if (schema !== this.#knownSchema) {
+      this.#statements.clear()
+      this.#knownSchema = schema
+    }
     const cached = this.#statements.get(sql)
     if (cached) {
       // Re-insert so that the Map's insertion order is least-recently-used first.
