@@ -81,7 +81,13 @@ export class SqliteDriver implements Driver {
     // Integers come out as bigint so that INTEGER and REAL stay distinguishable (3 vs 3.0) and
     // values beyond 2^53 survive; the main thread converts them per the caller's intMode.
     this.#db.defaultSafeIntegers(true)
-    this.#schemaVersion = this.#db.prepare('PRAGMA schema_version').pluck()
+    // Reading sqlite_schema makes SQLite check its schema cookie and reload a stale schema, so a
+    // statement prepared right after sees the new one; reading only the pragma would not.
+    this.#schemaVersion = this.#db
+      .prepare(
+        'SELECT schema_version FROM pragma_schema_version LEFT JOIN (SELECT 1 FROM sqlite_schema LIMIT 1)',
+      )
+      .pluck()
     if (options.memory) {
       // A shared in-memory database is a file in RAM that nothing outlives: durability buys
       // nothing, and WAL lets readers on other connections run beside a writer.

@@ -1,0 +1,69 @@
+/**
+ * Regressions found while writing the suite: stale column lists after a schema change, a
+ * Transaction outliving its connection, and lastInsertRowid beyond 2^53 in number mode.
+ */
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import Database from 'better-sqlite3'
+import { ClosedError, createEngine } from '../src/index.js'
+import { tempDbPath, tempEngine } from './helpers.js'
+
+for (const native of ['off', 'auto'] as const) {
+  test(`SELECT * after a schema change returns the new columns, as better-sqlite3 does (native ${native})`, async () => {
+    const path = tempDbPath()
+    const engine = createEngine(`sqlite:///${path}`, { native })
+    const oracle = new Database(path)
+    const fresh = (sql: string): unknown[] => oracle.prepare(sql).all()
+    try {
+      const conn = await engine.connect()
+      await engine.exec('CREATE TABLE t (a INTEGER); INSERT INTO t VALUES (1)')
+      // Both workers cache the statement.
+      assert.deepEqual(await (await engine.execute('SELECT * FROM t')).fetchall(), [{ a: 1 }])
+      assert.deepEqual(await (await conn.execute('SELECT * FROM t')).fetchall(), [{ a: 1 }])
+
+      await engine.exec("ALTER TABLE t ADD COLUMN b TEXT DEFAULT 'x'; INSERT INTO t VALUES (2, 'y')")
+      assert.deepEqual(await (await engine.execute('SELECT * FROM t')).fetchall(), fresh('SELECT * FROM t'))
+      assert.deepEqual(await (await conn.execute('SELECT * FROM t')).fetchall(), fresh('SELECT * FROM t'))
+
+      await engine.exec("DROP TABLE t; CREATE TABLE t (z BLOB, y TEXT); INSERT INTO t VALUES (x'01', 'q')")
+      const result = await engine.execute('SELECT * FROM t')
+      assert.deepEqual(result.keys(), ['z', 'y'])
+      assert.deepEqual(await result.fetchall(), fresh('SELECT * FROM t'))
+      await conn.close()
+    } finally {
+      await engine.dispose()
+      oracle.close()
+    }
+  })
+}
+
+test("lastInsertRowid in intMode 'number' is never a silently rounded number", async () => {
+  const engine = tempEngine()
+  await engine.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v)')
+  // 2^62 + 1 is not a double: today lastInsertRowid is 4611686018427388000 (rounded).
+  const outcome = await engine.execute('INSERT INTO t VALUES (?, 1)', [2n ** 62n + 1n]).then(
+    (r) => r.lastInsertRowid,
+    (error: unknown) => error,
+  )
+  assert.ok(
+    outcome === 2n ** 62n + 1n || outcome instanceof RangeError,
+    `lastInsertRowid was ${String(outcome)} (${typeof outcome})`,
+  )
+})
+
+test("a Transaction of a closed connection cannot end another connection's transaction", async () => {
+  const engine = tempEngine({ memory: true, poolSize: 1 })
+  await engine.exec('CREATE TABLE t (x)')
+  const first = await engine.connect()
+  const stale = await first.begin()
+  await first.close() // rolled back; the worker goes back to the pool
+  const second = await engine.connect() // the same worker, from the pool
+  const own = await second.begin()
+  await second.execute('INSERT INTO t VALUES (1)')
+  // The pooled worker now serves the second connection: the first transaction must not reach it.
+  await assert.rejects(stale.commit(), ClosedError)
+  assert.equal(second.inTransaction, true)
+  await own.rollback()
+  assert.equal(await engine.scalar('SELECT count(*) FROM t'), 0)
+  await second.close()
+})
