@@ -90,6 +90,8 @@ export function reviveError(error: SerializedError, sql?: string): Error {
   if (error.name === 'SqliteError') {
     return new DatabaseError(error.message, error.code ?? 'SQLITE_ERROR', sql)
   }
+  // The worker stopped a cancelled call; the caller that cancelled supplies the reason.
+  if (error.name === 'AbortError') return new AbortError(undefined)
   if (error.name === 'TypeError') return new TypeError(error.message)
   if (error.name === 'RangeError') return new RangeError(error.message)
   const revived = new Error(error.message)
