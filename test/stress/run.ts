@@ -97,8 +97,15 @@ export interface StressReport {
 
 /** An error the run must not see: reported, and the run fails. */
 class Unexpected extends Error {}
-/** Thrown by a transaction body to roll back on purpose. */
-class IntentionalRollback extends Error {}
+/** Thrown by a transaction body to roll back: on purpose, or because a step ended it. */
+class IntentionalRollback extends Error {
+  constructor(
+    message: string,
+    readonly onPurpose = false,
+  ) {
+    super(message)
+  }
+}
 
 type Db = Connection | Engine
 type CallOptions = { signal?: AbortSignal; timeoutMs?: number }
@@ -660,7 +667,7 @@ export async function runStress(options: StressOptions): Promise<StressReport> {
             if (end === 'crashed') crashed = true
             if (end !== 'continue') throw new IntentionalRollback(`transaction ${end}`)
           }
-          if (rng.chance(0.25)) throw new IntentionalRollback('rolling back on purpose')
+          if (rng.chance(0.25)) throw new IntentionalRollback('rolling back on purpose', true)
         } finally {
           if (!options.knownBugs) clearTimeout(abortTimer)
         }
@@ -680,7 +687,8 @@ export async function runStress(options: StressOptions): Promise<StressReport> {
         return
       }
       const kind = expect(done.error, ['abort', 'busy', 'rollback', 'crash', 'closed'], 'transaction(fn)')
-      if (kind === 'rollback' && !crashed) report.transactionsRolledBack++
+      if (kind === 'rollback' && (done.error as IntentionalRollback).onPurpose)
+        report.transactionsRolledBack++
       else report.rolledBackByCause++
       if ((kind === 'crash' || kind === 'closed') && !crashed) {
         mismatch(`task ${k}: transaction(fn) failed with ${describe(done.error)} without a crash`)
