@@ -19,15 +19,22 @@ interface Budget {
   caseId: string
   contender: string
   limit: number
-  /** The figure (judged by its median over rounds) and its unit, from the contender's summary. */
-  read: (c: ContenderSummary) => { value: Summary | number | undefined; unit: string }
+  /**
+   * The figure (judged by its median over rounds) and its unit, from the contender's summary,
+   * and what to say when it has none.
+   */
+  read: (c: ContenderSummary) => { value: Summary | number | undefined; unit: string; missing?: string }
   /** The limit itself fails ("<" rather than "≤"). */
   strict?: boolean
 }
 
 const SYNC_ALL = 'better-sqlite3 .all()'
 const POST = 'worker + postMessage'
-const ratio = (baseline: string) => (c: ContenderSummary) => ({ value: c.ratios[baseline], unit: '×' })
+const ratio = (baseline: string) => (c: ContenderSummary) => ({
+  value: c.ratios[baseline],
+  unit: '×',
+  missing: `${baseline} not run`,
+})
 const stall = (c: ContenderSummary) => ({ value: c.stallMs, unit: ' ms' })
 
 /** Each budget for the JS path, and again for the native path (whose own toArrow limit is 0.10). */
@@ -77,14 +84,14 @@ function budgets(): Budget[] {
         caseId: 'latency-select1',
         contender: `${prefix} connection`,
         limit: 20,
-        read: (c) => ({ value: c.p50Us, unit: ' µs' }),
+        read: (c) => ({ value: c.p50Us, unit: ' µs', missing: 'no latencies recorded' }),
       },
       {
         budget: 'iterating 10M rows, peak RSS < 150 MB above idle',
         caseId: 'stream-10M',
         contender: `${prefix} for await`,
         limit: 150,
-        read: (c) => ({ value: c.peakRssMb, unit: ' MB' }),
+        read: (c) => ({ value: c.peakRssMb, unit: ' MB', missing: 'isolated run failed' }),
         strict: true,
       },
     )
@@ -100,8 +107,8 @@ export function checkBudgets(cases: CaseSummary[]): Verdict[] {
       const why = found ? 'contender not available' : `case ${caseId} not run`
       return { budget, contender, figure: `not measured (${why})`, met: null }
     }
-    const { value, unit } = read(summary)
-    if (value === undefined) return { budget, contender, figure: 'not measured', met: null }
+    const { value, unit, missing } = read(summary)
+    if (value === undefined) return { budget, contender, figure: `not measured (${missing})`, met: null }
     const judged = typeof value === 'number' ? value : value.median
     const figure = typeof value === 'number' ? `${num(value)}${unit}` : range(value, unit)
     return { budget, contender, figure, met: strict ? judged < limit : judged <= limit }

@@ -4,7 +4,7 @@
  * the Markdown table, the SVG chart, and the SPEC §6 budget verdicts.
  */
 import { fork } from 'node:child_process'
-import { cpus, totalmem } from 'node:os'
+import { cpus, loadavg, totalmem } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { type CasePlan, plan } from './cases.js'
 import { nativeAvailable } from './clients/sqlaio.js'
@@ -42,6 +42,7 @@ async function isolatePeakRss(casePlan: CasePlan, result: CaseResult): Promise<v
 }
 
 const started = performance.now()
+const loadAtStart = loadavg()[0]!
 for (const rows of new Set(plan(quick).map((c) => ('rows' in c.spec ? c.spec.rows : 0)))) {
   if (rows > 0) refDatabase(rows)
 }
@@ -72,6 +73,7 @@ const bench: BenchResult = {
     cores: cpu.length,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     sqlaioNative: nativeAvailable(),
+    loadAverage: [loadAtStart, loadavg()[0]!],
   },
   cases,
   failures,

@@ -19,6 +19,7 @@ export interface RunFigures {
 }
 
 const MB = 1024 * 1024
+const ELD_RESOLUTION_MS = 1
 const nextTick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 1))
 
 /**
@@ -61,17 +62,23 @@ export async function measure<T>(fn: () => Promise<T> | T): Promise<{ figures: R
     if (!exactPeak) sampledPeak = Math.max(sampledPeak, process.memoryUsage.rss())
     ticked()
   }, 1)
+  const delay = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS })
+  delay.enable()
   // Gaps count only once the monitor runs, so its own start-up is not charged to the contender.
   await firstTick
-  const delay = monitorEventLoopDelay({ resolution: 1 })
-  delay.enable()
+  // The delay histogram records from its second tick on (the first only sets its clock): wait
+  // for a first sample, or a block starting right away would go unrecorded. The idle sample this
+  // adds is near zero on a quiet machine; it weighs only on runs too short for samples of their own.
+  while (delay.count === 0) await nextTick()
   const elu = performance.eventLoopUtilization()
   const start = performance.now()
   last = start
+  longest = 0
   const value = await fn()
   const end = performance.now()
   const busy = performance.eventLoopUtilization(elu)
-  longest = Math.max(longest, end - last)
+  // Frozen here: ticks after the end belong to no one.
+  const stall = Math.max(longest, end - last)
   // One more turn of the loop lets the delay histogram record a block that just ended.
   await nextTick()
   clearInterval(interval)
@@ -82,9 +89,10 @@ export async function measure<T>(fn: () => Promise<T> | T): Promise<{ figures: R
     figures: {
       wallMs: end - start,
       busyMs: busy.active,
-      stallMs: longest,
-      // An empty histogram means the run was shorter than the resolution: no measurable delay.
-      eldP99Ms: delay.count === 0 ? 0 : delay.percentile(99) / 1e6,
+      stallMs: stall,
+      // The histogram holds the intervals between its timer's callbacks; the delay is the excess
+      // over the timer's 1 ms period.
+      eldP99Ms: Math.max(0, delay.percentile(99) / 1e6 - ELD_RESOLUTION_MS),
       peakRssMb: Math.max(0, peak - rssStart) / MB,
     },
   }

@@ -42,7 +42,15 @@ export interface Failure {
 export interface BenchResult {
   date: string
   command: string
-  machine: { node: string; cpu: string; cores: number; memoryGiB: number; sqlaioNative: boolean }
+  machine: {
+    node: string
+    cpu: string
+    cores: number
+    memoryGiB: number
+    sqlaioNative: boolean
+    /** 1-minute load average at the start and at the end of the run: how shared the machine was. */
+    loadAverage: [number, number]
+  }
   cases: CaseResult[]
   failures: Failure[]
 }

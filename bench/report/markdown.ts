@@ -43,9 +43,11 @@ function columns(summary: CaseSummary): Column[] {
   return cols
 }
 
+/** A table with padded columns, as the project's formatter (biome) writes Markdown tables. */
 function table(heads: string[], rows: string[][]): string {
-  const line = (cells: string[]) => `| ${cells.join(' | ')} |`
-  return [line(heads), line(heads.map(() => '---')), ...rows.map(line)].join('\n')
+  const widths = heads.map((head, i) => Math.max(head.length, ...rows.map((row) => row[i]!.length)))
+  const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`
+  return [line(heads), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n')
 }
 
 export function caseTable(summary: CaseSummary): string {
@@ -73,12 +75,14 @@ export function markdown(bench: BenchResult, summaries: CaseSummary[], verdicts:
   const m = bench.machine
   const parts = [
     `Made by \`${bench.command}\` on ${bench.date.slice(0, 16).replace('T', ' ')} UTC: Node ${m.node}, ${m.cpu}, ` +
-      `${m.cores} cores, ${m.memoryGiB} GiB; sqlaio native path ${m.sqlaioNative ? 'available' : 'not available'}.`,
+      `${m.cores} cores, ${m.memoryGiB} GiB; sqlaio native path ${m.sqlaioNative ? 'available' : 'not available'}; ` +
+      `load average ${m.loadAverage.map((load) => load.toFixed(1)).join(' → ')} (a shared machine: read stalls ` +
+      'with that in mind).',
     'Each case ran in a fresh process: warm-up, then rounds in which the contenders take turns (the order ' +
       'rotates each round). Figures are the median over the rounds with (min–max); ratios are taken ' +
-      'round by round against the baseline run in the same round. *Main busy* is main-thread event-loop ' +
-      'active time, *longest stall* the longest gap between ticks of a 1 ms interval, *ELD p99* the event-' +
-      'loop delay 99th percentile. *Peak RSS* is above idle, from one cold run of the contender alone in a ' +
+      'round by round against the baseline run in the same round. _Main busy_ is main-thread event-loop ' +
+      'active time, _longest stall_ the longest gap between ticks of a 1 ms interval, _ELD p99_ the event-' +
+      'loop delay 99th percentile. _Peak RSS_ is above idle, from one cold run of the contender alone in a ' +
       'fresh process (worker threads included).',
     '### SPEC §6 budgets',
     verdictTable(verdicts),

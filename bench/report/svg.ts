@@ -12,6 +12,8 @@ const ROW = 34
 const BAR = 12
 const AXIS = 36
 const COLORS = { wall: '#4e79a7', stall: '#e15759' }
+/** SPEC §6: the longest main-thread stall a query may cause. */
+const STALL_BUDGET_MS = 20
 
 const xml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 
@@ -39,11 +41,7 @@ export function chart(summary: CaseSummary): string {
   }))
   const height = TOP + rows.length * ROW + AXIS
   const plotEnd = WIDTH - RIGHT
-  const scale = logScale(
-    rows.flatMap((r) => [r.wall, r.stall]),
-    LABEL,
-    plotEnd,
-  )
+  const scale = logScale([...rows.flatMap((r) => [r.wall, r.stall]), STALL_BUDGET_MS], LABEL, plotEnd)
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="system-ui, sans-serif" font-size="12">`,
     `<rect width="${WIDTH}" height="${height}" fill="#fff"/>`,
@@ -68,6 +66,11 @@ export function chart(summary: CaseSummary): string {
       `<text x="${x}" y="${bottom + 16}" text-anchor="middle" fill="#555">${ms(tick)}</text>`,
     )
   }
+  const budget = scale.x(STALL_BUDGET_MS).toFixed(1)
+  out.push(
+    `<line x1="${budget}" y1="${TOP - 4}" x2="${budget}" y2="${bottom}" stroke="${COLORS.stall}" stroke-dasharray="4 3"/>`,
+    `<text x="${budget}" y="${TOP - 8}" text-anchor="middle" font-size="10" fill="${COLORS.stall}">stall budget ${STALL_BUDGET_MS} ms</text>`,
+  )
   rows.forEach((row, i) => {
     const y = TOP + i * ROW
     out.push(`<text x="${LABEL - 8}" y="${y + BAR + 5}" text-anchor="end">${xml(row.name)}</text>`)
