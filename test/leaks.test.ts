@@ -132,6 +132,11 @@ async function dropResult(db, i) {
   const row = await result.fetchone()
   if (row.x !== 1) throw new Error('wrong row')
 }
+// One result dropped while its worker still streams: collected and closed by the finalizer
+// without any further call (the stream must not keep the result reachable).
+await dropResult(conn, -1)
+for (let k = 0; k < 5 && warnings.SQLAIO_RESULT_LEAK === 0; k++) await collect()
+const warnedBeforeNextCall = warnings.SQLAIO_RESULT_LEAK
 const samples = []
 const N = 400
 for (let i = 0; i < N; i++) {
@@ -143,7 +148,7 @@ for (let i = 0; i < N; i++) {
 }
 await collect()
 samples.push(sample())
-console.log(JSON.stringify({ warnings, samples, n: N }))
+console.log(JSON.stringify({ warnings, samples, n: N, warnedBeforeNextCall }))
 await conn.close()
 await engine.dispose()
 `,
@@ -156,6 +161,11 @@ await engine.dispose()
     'no SQLAIO_RESULT_LEAK warning for 400 results dropped while streaming',
   )
   assert.match(String(warnings.text), /AsyncResult was garbage-collected without close\(\).*opened at/s)
+  assert.equal(
+    result.warnedBeforeNextCall,
+    1,
+    'a dropped streaming result was not collected until the next call',
+  )
   assert.deepEqual(warnings.other, [])
   const warm = samples[1]!
   const last = samples.at(-1)!
