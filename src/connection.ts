@@ -84,7 +84,8 @@ export class Connection extends Queryable {
 
   /** Whether a transaction is open (as of the last call that completed). */
   get inTransaction(): boolean {
-    return this.#session.inTransaction
+    // A closed connection holds no transaction: close() rolled it back, or the worker died.
+    return !this.closed && this.#session.inTransaction
   }
 
   /** Whether the connection is closed (by `close()`, by the engine, or by a worker crash). */
@@ -105,13 +106,16 @@ export class Connection extends Queryable {
   }
 
   /**
-   * Runs a transaction-control statement. It bypasses `session()` (an abandoned transaction must
-   * still roll back) but not the closed check: a Transaction that outlived its connection must
-   * not reach the worker, which may already serve another connection from the pool.
+   * Runs a transaction-control statement. It bypasses `session()` but not the closed check: a
+   * Transaction that outlived its connection must not reach the worker, which may already serve
+   * another connection from the pool. While a `transaction(fn)` is abandoned, only that
+   * transaction's own statements (`own`: its rollback) may run; `fn`'s late BEGIN, SAVEPOINT or
+   * COMMIT must not open or end anything behind the caller's back.
    */
-  #run = (sql: string): Promise<void> => {
+  #run(sql: string, own: boolean): Promise<void> {
     try {
       this.#checkOpen()
+      if (this.#abandoned && !own) throw this.#abandoned
     } catch (error) {
       return Promise.reject(error)
     }
@@ -120,12 +124,11 @@ export class Connection extends Queryable {
       .then(() => undefined)
   }
 
-  #txHost(): TransactionHost {
+  #txHost(own: boolean): TransactionHost {
     const session = this.#session
-    const run = this.#run
     const isClosed = (): boolean => this.closed
     return {
-      run,
+      run: (sql) => this.#run(sql, own),
       get inTransaction() {
         return session.inTransaction
       },
@@ -145,21 +148,29 @@ export class Connection extends Queryable {
    * await tx.commit()
    * ```
    */
-  async begin(): Promise<Transaction> {
+  begin(): Promise<Transaction> {
+    return this.#begin(false)
+  }
+
+  /** Begins a nested transaction: a SAVEPOINT, released on commit and rolled back to on rollback. */
+  beginNested(): Promise<Transaction> {
+    return this.#beginNested(false)
+  }
+
+  async #begin(own: boolean): Promise<Transaction> {
     this.#checkOpen()
     if (this.inTransaction) {
       throw new Error('begin(): a transaction is already open on this connection; use beginNested()')
     }
-    await this.#run('BEGIN')
-    return new Transaction(this.#txHost(), null)
+    await this.#run('BEGIN', own)
+    return new Transaction(this.#txHost(own), null)
   }
 
-  /** Begins a nested transaction: a SAVEPOINT, released on commit and rolled back to on rollback. */
-  async beginNested(): Promise<Transaction> {
+  async #beginNested(own: boolean): Promise<Transaction> {
     this.#checkOpen()
     const name = `sqlaio_sp_${++this.#savepoints}`
-    await this.#run(`SAVEPOINT ${name}`)
-    return new Transaction(this.#txHost(), name)
+    await this.#run(`SAVEPOINT ${name}`, own)
+    return new Transaction(this.#txHost(own), name)
   }
 
   /**
@@ -180,7 +191,8 @@ export class Connection extends Queryable {
     if (typeof fn !== 'function') throw new TypeError('transaction: fn must be a function')
     const cancel = Cancel.from(options)
     if (cancel?.error) throw cancel.error
-    const tx = this.inTransaction ? await this.beginNested() : await this.begin()
+    if (this.#abandoned) throw this.#abandoned
+    const tx = this.inTransaction ? await this.#beginNested(true) : await this.#begin(true)
     const work = Promise.resolve().then(() => fn(this))
     let cancelled: AbortError | null = null
     const aborted = new Promise<never>((_, reject) => {
@@ -200,6 +212,8 @@ export class Connection extends Queryable {
     try {
       value = await Promise.race([work, aborted])
     } catch (error) {
+      // Stop watching first: a cancel arriving now must not cancel the rollback itself.
+      cancel?.dispose()
       // The rollback's own failure must not hide the error that caused it.
       if (tx.isActive) await tx.rollback().catch(() => {})
       throw cancelled ?? error

@@ -6,12 +6,14 @@ import { toRecordBatch } from './arrow/batch-data.js'
 import { type IntMode, type Row, RowDecoder, type RowMode } from './arrow/row-decoder.js'
 import { unifyBatches } from './arrow/unify.js'
 import { Cancel, type CancelOptions } from './cancel.js'
-import { type CallSite, describeSite, ResultError } from './errors.js'
+import { type AbortError, type CallSite, describeSite, ResultError } from './errors.js'
 import type { ResultStream } from './result-stream.js'
 import type { BatchMessage, Reply } from './thread/protocol.js'
 
-/** Rows decoded per slice by fetchall(); the event loop runs between slices. */
-const ROWS_PER_SLICE = 8192
+/** Rows fetchall() decodes between two looks at the clock. */
+const ROWS_PER_SLICE = 1024
+/** How long fetchall() may keep the main thread before it lets the event loop run, in ms. */
+const BUSY_MS = 4
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
@@ -163,6 +165,7 @@ export class AsyncResult implements AsyncIterable<Row> {
   ): Promise<T> {
     const cancel = Cancel.from(options)
     try {
+      if (cancel?.error) this.#abortWith(cancel.error)
       return await read(cancel)
     } finally {
       cancel?.dispose()
@@ -197,6 +200,7 @@ export class AsyncResult implements AsyncIterable<Row> {
   fetchall<T = Row>(options?: CancelOptions): Promise<T[]> {
     return this.#read(options, async (cancel) => {
       const all: Row[] = []
+      let since = performance.now()
       for (;;) {
         const open = await this.#openBatch(cancel)
         if (!open) return all as T[]
@@ -209,8 +213,11 @@ export class AsyncResult implements AsyncIterable<Row> {
           const to = Math.min(from + ROWS_PER_SLICE, total)
           for (const row of open.decoder.rows(from, to)) all.push(row)
           open.next = to
-          if (to < total) await yieldToEventLoop()
-          if (cancel?.error) throw cancel.error
+          if (performance.now() - since >= BUSY_MS) {
+            await yieldToEventLoop()
+            since = performance.now()
+            if (cancel?.error) throw cancel.error
+          }
         }
       }
     })
@@ -278,6 +285,7 @@ export class AsyncResult implements AsyncIterable<Row> {
   async *batches(options?: CancelOptions): AsyncGenerator<RecordBatch> {
     const cancel = Cancel.from(options)
     try {
+      if (cancel?.error) this.#abortWith(cancel.error)
       const stream = this.#rows()
       const open = this.#open
       this.#open = null
@@ -313,6 +321,13 @@ export class AsyncResult implements AsyncIterable<Row> {
     const vector = (await this.toArrow(options)).getChild(name)
     if (!vector) throw new RangeError(`column(): no column named "${name}"`)
     return vector
+  }
+
+  /** A read whose signal had already fired: like any cancelled read, it closes the result. */
+  #abortWith(error: AbortError): never {
+    this.#open = null
+    this.#stream?.abort(error)
+    throw error
   }
 
   /** Discards the remaining rows and lets the worker stop producing them. */
