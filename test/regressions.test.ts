@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import Database from 'better-sqlite3'
-import { ClosedError, createEngine } from '../src/index.js'
-import { tempDbPath, tempEngine } from './helpers.js'
+import { AbortError, ClosedError, createEngine } from '../src/index.js'
+import { countSql, SLOW_SCALAR_SQL, tempDbPath, tempEngine } from './helpers.js'
 
 for (const native of ['off', 'auto'] as const) {
   test(`SELECT * after a schema change returns the new columns, as better-sqlite3 does (native ${native})`, async () => {
@@ -66,4 +66,61 @@ test("a Transaction of a closed connection cannot end another connection's trans
   await own.rollback()
   assert.equal(await engine.scalar('SELECT count(*) FROM t'), 0)
   await second.close()
+})
+
+test('a cancel that arrives while transaction(fn) rolls back does not cancel the rollback', async () => {
+  const engine = tempEngine()
+  await engine.exec('CREATE TABLE t (x)')
+  const conn = await engine.connect()
+  const controller = new AbortController()
+  const failing = conn.transaction(
+    async (c) => {
+      await c.execute('INSERT INTO t VALUES (1)')
+      // A slow read left running: the ROLLBACK queues behind it, and the abort lands meanwhile.
+      c.scalar(SLOW_SCALAR_SQL).catch(() => {})
+      throw new Error('fn fails')
+    },
+    { signal: controller.signal },
+  )
+  setTimeout(() => controller.abort('late'), 20)
+  await assert.rejects(failing)
+  assert.equal(conn.inTransaction, false)
+  await conn.execute('INSERT INTO t VALUES (2)')
+  await conn.close()
+  assert.deepEqual(await (await engine.execute('SELECT x FROM t')).scalars(), [2])
+})
+
+test('an abandoned transaction(fn) cannot open a savepoint behind the caller', async () => {
+  const engine = tempEngine()
+  await engine.exec('CREATE TABLE t (x)')
+  const conn = await engine.connect()
+  const controller = new AbortController()
+  let late: Promise<unknown> = Promise.resolve()
+  const abandoned = conn.transaction(
+    async (c) => {
+      await c.execute('INSERT INTO t VALUES (1)')
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      late = c.beginNested()
+      await late
+    },
+    { signal: controller.signal },
+  )
+  setTimeout(() => controller.abort('stop'), 10)
+  await assert.rejects(abandoned, AbortError)
+  await assert.rejects(
+    new Promise((resolve) => setTimeout(resolve, 100)).then(() => late),
+    AbortError,
+  )
+  assert.equal(conn.inTransaction, false)
+  await conn.execute('INSERT INTO t VALUES (2)')
+  await conn.close()
+  assert.deepEqual(await (await engine.execute('SELECT x FROM t')).scalars(), [2])
+})
+
+test('a read with an already-aborted signal rejects and closes the result', async () => {
+  const engine = tempEngine()
+  const result = await engine.execute(countSql(100_000))
+  await assert.rejects(result.fetchone({ signal: AbortSignal.abort('no') }), AbortError)
+  assert.equal(result.closed, true)
+  await assert.rejects(result.fetchone(), AbortError)
 })
