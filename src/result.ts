@@ -45,9 +45,10 @@ export interface ResultInit {
 interface OpenBatch {
   message: BatchMessage
   decoder: RowDecoder
-  /** Decoded rows not yet returned, or null before decoding. */
-  rows: Row[] | null
-  /** Index of the next unread row. */
+  /** The slice of rows decoded last (at most ROWS_PER_SLICE): batch rows [rowsFrom, rowsFrom + rows.length). */
+  rows: Row[]
+  rowsFrom: number
+  /** Index (in the batch) of the next unread row. */
   next: number
 }
 
@@ -143,19 +144,27 @@ export class AsyncResult implements AsyncIterable<Row> {
     this.#open = {
       message,
       decoder: new RowDecoder(message, this.#names, this.#intMode, this.#rowMode),
-      rows: null,
+      rows: [],
+      rowsFrom: 0,
       next: 0,
     }
     return this.#open
   }
 
-  /** Takes up to `max` rows from the open batch. */
+  /**
+   * Takes up to `max` rows from the open batch, never more than one decoded slice, so that no
+   * read holds the main thread for a whole batch.
+   */
   #readRows(open: OpenBatch, max: number): Row[] {
-    if (!open.rows) open.rows = open.decoder.rows(0, open.message.numRows)
-    const end = Math.min(open.next + max, open.rows.length)
-    const rows = open.rows.slice(open.next, end)
-    open.next = end
-    return rows
+    if (open.next >= open.rowsFrom + open.rows.length) {
+      const to = Math.min(open.next + ROWS_PER_SLICE, open.message.numRows)
+      open.rows = open.decoder.rows(open.next, to)
+      open.rowsFrom = open.next
+    }
+    const start = open.next - open.rowsFrom
+    const end = Math.min(start + max, open.rows.length)
+    open.next = open.rowsFrom + end
+    return start === 0 && end === open.rows.length ? open.rows : open.rows.slice(start, end)
   }
 
   /** Runs a read with its cancellation, closing the result if it is cancelled. */
@@ -196,7 +205,7 @@ export class AsyncResult implements AsyncIterable<Row> {
     })
   }
 
-  /** Every remaining row. Decodes in slices and lets the event loop run between them. */
+  /** Every remaining row. Decodes in slices and lets the event loop run every few milliseconds. */
   fetchall<T = Row>(options?: CancelOptions): Promise<T[]> {
     return this.#read(options, async (cancel) => {
       const all: Row[] = []
@@ -204,15 +213,8 @@ export class AsyncResult implements AsyncIterable<Row> {
       for (;;) {
         const open = await this.#openBatch(cancel)
         if (!open) return all as T[]
-        if (open.rows) {
+        while (open.next < open.message.numRows) {
           for (const row of this.#readRows(open, Number.POSITIVE_INFINITY)) all.push(row)
-          continue
-        }
-        const total = open.message.numRows
-        for (let from = open.next; from < total; from += ROWS_PER_SLICE) {
-          const to = Math.min(from + ROWS_PER_SLICE, total)
-          for (const row of open.decoder.rows(from, to)) all.push(row)
-          open.next = to
           if (performance.now() - since >= BUSY_MS) {
             await yieldToEventLoop()
             since = performance.now()
@@ -262,18 +264,39 @@ export class AsyncResult implements AsyncIterable<Row> {
   }
 
   /**
-   * Iterates the remaining rows, a batch at a time. Leaving the loop early (`break`, `return`,
-   * a throw) closes the result, as with a stream: the worker stops producing rows.
+   * Iterates the remaining rows, decoded a slice at a time; the event loop runs every few
+   * milliseconds even when batches are already waiting. Leaving the loop early (`break`,
+   * `return`, a throw) closes the result, as with a stream: the worker stops producing rows.
+   * A plain iterator object rather than an async generator: one promise per row, not several.
    */
-  async *[Symbol.asyncIterator](): AsyncIterator<Row> {
-    try {
-      for (;;) {
-        const open = await this.#openBatch(null)
-        if (!open) return
-        yield* this.#readRows(open, Number.POSITIVE_INFINITY)
-      }
-    } finally {
+  [Symbol.asyncIterator](): AsyncIterator<Row> {
+    let rows: Row[] = []
+    let at = 0
+    let since = performance.now()
+    const end = (): IteratorReturnResult<undefined> => {
       this.close()
+      return { value: undefined, done: true }
+    }
+    return {
+      next: async (): Promise<IteratorResult<Row>> => {
+        try {
+          if (at === rows.length) {
+            const open = await this.#openBatch(null)
+            if (!open) return end()
+            rows = this.#readRows(open, Number.POSITIVE_INFINITY)
+            at = 0
+          }
+          if (performance.now() - since >= BUSY_MS) {
+            await yieldToEventLoop()
+            since = performance.now()
+          }
+          return { value: rows[at++] as Row, done: false }
+        } catch (error) {
+          this.close()
+          throw error
+        }
+      },
+      return: async (): Promise<IteratorResult<Row>> => end(),
     }
   }
 
