@@ -124,3 +124,15 @@ test('a read with an already-aborted signal rejects and closes the result', asyn
   assert.equal(result.closed, true)
   await assert.rejects(result.fetchone(), AbortError)
 })
+
+test('inside a transaction, a schema change by the same connection refreshes cached columns', async () => {
+  const engine = tempEngine()
+  await engine.exec('CREATE TABLE t (a INTEGER); INSERT INTO t VALUES (1)')
+  const conn = await engine.connect()
+  await conn.transaction(async (c) => {
+    assert.deepEqual(await (await c.execute('SELECT * FROM t')).fetchall(), [{ a: 1 }])
+    await c.execute("ALTER TABLE t ADD COLUMN b TEXT DEFAULT 'x'")
+    assert.deepEqual(await (await c.execute('SELECT * FROM t')).fetchall(), [{ a: 1, b: 'x' }])
+  })
+  await conn.close()
+})

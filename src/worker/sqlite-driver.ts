@@ -8,6 +8,9 @@ import { declaredKind, writeBatch } from './batch-writer.js'
 import type { Driver, RowCursor, StatementOutcome } from './driver.js'
 import type { NativeReader } from './native-driver.js'
 
+/** Statements that can change the schema (a script is checked anywhere, as it may hold several). */
+const DDL = /\b(CREATE|ALTER|DROP)\b/i
+
 /** How many prepared statements a connection keeps. */
 const STATEMENT_CACHE_SIZE = 128
 
@@ -113,10 +116,16 @@ export class SqliteDriver implements Driver {
     // A cached statement's column list is read before it steps, and SQLite re-prepares a
     // statement for a new schema only when it steps: after any schema change (here or on another
     // connection) the cache starts over, so names and declared types come from the new schema.
-    const schema = this.#schemaVersion.get() as bigint
-    if (schema !== this.#knownSchema) {
-      this.#statements.clear()
-      this.#knownSchema = schema
+    // Only in autocommit mode: inside a transaction the probe's read would start the snapshot
+    // early and turn the transaction's first write into a read-then-write upgrade, which fails
+    // at once with SQLITE_BUSY in WAL mode when another writer committed meanwhile. There, only
+    // this connection can change what it sees, and its own DDL clears the cache (#forgetSchema).
+    if (!this.#db.inTransaction) {
+      const schema = this.#schemaVersion.get() as bigint
+      if (schema !== this.#knownSchema) {
+        this.#statements.clear()
+        this.#knownSchema = schema
+      }
     }
     const cached = this.#statements.get(sql)
     if (cached) {
@@ -135,10 +144,16 @@ export class SqliteDriver implements Driver {
     return statement
   }
 
+  /** After a statement that may have changed the schema inside a transaction, prepare anew. */
+  #forgetSchema(sql: string): void {
+    if (this.#db.inTransaction && DDL.test(sql)) this.#statements.clear()
+  }
+
   execute(sql: string, params: BoundParams): StatementOutcome {
     const statement = this.#prepare(sql)
     if (!statement.reader) {
       const info = withParams(params, (...args) => statement.run(...args))
+      this.#forgetSchema(sql)
       return {
         returnsRows: false,
         rowcount: info.changes,
@@ -158,6 +173,7 @@ export class SqliteDriver implements Driver {
 
   exec(sql: string): void {
     this.#db.exec(sql)
+    this.#forgetSchema(sql)
   }
 
   executeMany(sql: string, paramsList: BoundParams[]): number {
