@@ -174,9 +174,16 @@ export class Engine extends Queryable {
    * ```
    */
   async transaction<T>(fn: (connection: Connection) => Promise<T> | T, options?: CancelOptions): Promise<T> {
+    const started = performance.now()
     const connection = await this.connect(options)
+    // One deadline for the whole call: the transaction gets what connecting left of it.
+    const timeoutMs = options?.timeoutMs
+    const rest =
+      timeoutMs && timeoutMs > 0
+        ? { ...options, timeoutMs: Math.max(1, timeoutMs - (performance.now() - started)) }
+        : options
     try {
-      return await connection.transaction(fn, options)
+      return await connection.transaction(fn, rest)
     } finally {
       await connection.close()
     }
