@@ -193,9 +193,13 @@ export class WorkerChannel {
     // Worker.terminate() takes effect only when the worker runs JS again, which a long native
     // step delays: interrupt it first (a no-op when nothing runs or on the JS path). The
     // registry keeps this safe even if the worker is already tearing its connection down.
-    if (this.#nativeId !== 0) loadNative()?.interrupt(this.#nativeId)
+    Atomics.store(this.#control, Ctl.stopping, 1)
     this.#fail(error)
-    await this.#worker.terminate()
+    // Request termination first, then interrupt: the worker's JS must not get a chance to run
+    // between the two (it would re-run an interrupted read it takes for a stray interrupt).
+    const terminated = this.#worker.terminate()
+    if (this.#nativeId !== 0) loadNative()?.interrupt(this.#nativeId)
+    await terminated
   }
 
   readonly #onBell = (): void => {

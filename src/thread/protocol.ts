@@ -55,6 +55,13 @@ export const Ctl = {
    * store of 1 is followed by a wait that sees the changed doorbell and returns at once.
    */
   sleeping: 4,
+  /**
+   * 1 once the main thread has decided to end this worker (dispose, pool eviction). Written
+   * only by the main thread, before `Worker.terminate()`. The worker checks it before it starts
+   * each request: a request already queued when the worker was still starting, or between two
+   * statements, must not start a long native step that termination cannot cut short.
+   */
+  stopping: 5,
 } as const
 
 /** Size of the control block in bytes (a multiple of 8 so it can share an allocation). */

@@ -200,6 +200,8 @@ export class Executor {
   }
 
   #start(work: Work): Promise<void> | undefined {
+    // The main thread is ending this worker: start nothing (its callers already failed).
+    if (Atomics.load(this.#control, Ctl.stopping) === 1) return undefined
     Atomics.store(this.#control, Ctl.runningId, work.id)
     // Look for its cancel once more, after publishing runningId: a cancel the main thread posted
     // while it still read runningId as something else (so it sent no interrupt) is on the port
