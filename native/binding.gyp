@@ -12,6 +12,7 @@
         'src/addon.c',
         'src/batch.c',
         'src/bind.c',
+        'src/busy.c',
         'src/errors.c',
         'src/registry.c',
       ],

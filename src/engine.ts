@@ -142,7 +142,7 @@ export class Engine extends Queryable {
       // A worker that was still starting goes to the pool once it is ready.
       channel.ready.then(
         () => this.#pool.put(channel),
-        () => void channel.terminate(),
+        () => void channel.stop(),
       )
       throw withCallerStack(error, site)
     } finally {
@@ -154,7 +154,7 @@ export class Engine extends Queryable {
       {
         options: this.#options,
         release: (released, healthy) => {
-          if (this.#disposed || !healthy) void released.terminate()
+          if (this.#disposed || !healthy) void released.stop()
           else this.#pool.put(released)
         },
       },
@@ -218,7 +218,7 @@ export class Engine extends Queryable {
     const channels = [...this.#channels]
     this.#channels.clear()
     this.#implicit = null
-    await Promise.all([this.#pool.clear(), ...channels.map((channel) => channel.terminate(error))])
+    await Promise.all([this.#pool.clear(), ...channels.map((channel) => channel.stop(error))])
     this.#memory?.remove()
     this.#memory = null
   }

@@ -41,8 +41,12 @@ export interface NativeBatchInfo {
 
 /** The functions native/src/addon.c exports. Every handle argument is checked by type tag. */
 export interface NativeAddon {
-  /** The connection that just ran the extension's init on this thread (see attachNative). */
-  attach(): NativeConnection
+  /**
+   * The connection that just ran the extension's init on this thread (see attachNative).
+   * `control` is the worker's control block (the addon reads its runningId and stopping fields);
+   * `busyTimeoutMs` is how long its busy handler waits for a lock.
+   */
+  attach(control: Int32Array, busyTimeoutMs: number): NativeConnection
   /** The connection's id in the process-wide interrupt registry. */
   connectionId(connection: NativeConnection): number
   /** Whether a step failed because a user JS function threw (clears the mark). */
@@ -63,8 +67,13 @@ export interface NativeAddon {
   /** Ends the open cursor (resets the statement). */
   close(statement: NativeStatement): void
   finalize(statement: NativeStatement): void
-  /** `sqlite3_interrupt()` on registered connection `id`, from any thread; false if not registered. */
-  interrupt(id: number): boolean
+  /**
+   * `sqlite3_interrupt()` on registered connection `id`, from any thread, only while its worker
+   * runs request `requestId` (0: whatever it runs); returns whether it interrupted.
+   */
+  interrupt(id: number, requestId: number): boolean
+  /** Publishes the request the worker runs (0: none) in its runningId, under the registry mutex. */
+  setRunning(connection: NativeConnection, requestId: number): void
 }
 
 let loaded: { addon: NativeAddon | null; error: Error | null } | null = null

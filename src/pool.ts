@@ -34,7 +34,7 @@ export class WorkerPool {
   /** Keeps `channel` for reuse, or ends it when the pool is full. */
   put(channel: WorkerChannel): void {
     if (this.#idle.length >= this.#size || channel.failure) {
-      void channel.terminate()
+      void channel.stop()
       return
     }
     const idle: Idle = {
@@ -42,7 +42,7 @@ export class WorkerPool {
       timer: setTimeout(() => {
         const at = this.#idle.indexOf(idle)
         if (at >= 0) this.#idle.splice(at, 1)
-        void channel.terminate()
+        void channel.stop()
       }, this.#idleTimeoutMs),
     }
     idle.timer.unref()
@@ -55,7 +55,7 @@ export class WorkerPool {
     await Promise.all(
       idle.map(({ channel, timer }) => {
         clearTimeout(timer)
-        return channel.terminate()
+        return channel.stop()
       }),
     )
   }

@@ -337,9 +337,9 @@ test('terminated workers leave nothing registered for interrupts', { skip: needs
      for (const conn of conns) await conn.scalar('SELECT 1')
      await conns[0].close()
      await engine.scalar('SELECT 2')
-     const registered = [1, 2, 3].map((id) => addon.interrupt(id))
+     const registered = [1, 2, 3].map((id) => addon.interrupt(id, 0))
      await engine.dispose()
-     const after = [1, 2, 3, 4].map((id) => addon.interrupt(id))
+     const after = [1, 2, 3, 4].map((id) => addon.interrupt(id, 0))
      console.log(JSON.stringify({ registered, after }))`,
   )
   const out = JSON.parse(execFileSync(process.execPath, [script], { encoding: 'utf8' }))
@@ -360,14 +360,17 @@ test('a SQLITE_INTERRUPT is an abort only for the cancelled request; a stale one
     busyTimeoutMs: 0,
     memory: false,
   })
-  const reader = NativeReader.attach(inner.raw, control)
+  const reader = NativeReader.attach(inner.raw, control, 0)
   inner.useNative(reader)
   const driver = new InterruptibleDriver(inner, control)
   let pokes = 0
-  inner.raw.function('poke', (x: unknown) => {
+  /** The request the next poke aims its interrupt at (0: whatever runs, as a stop does). */
+  let aim = 0
+  let landed: boolean[] = []
+  inner.raw.function('poke', { safeIntegers: true }, (x: unknown) => {
     if (pokes > 0) {
       pokes--
-      loadNative()!.interrupt(reader.id)
+      landed.push(loadNative()!.interrupt(reader.id, aim))
     }
     return x
   })
@@ -378,15 +381,26 @@ test('a SQLITE_INTERRUPT is an abort only for the cancelled request; a stale one
     const batch = outcome.cursor.nextBatch(100) as BatchMessage
     return [...new BigInt64Array(batch.buffer, batch.columns[0]!.values, batch.numRows)]
   }
-  // Request 5 runs; an interrupt meant for an earlier request lands: the reader runs again.
+  // Request 5 runs; an interrupt aimed at request 4 does not land (the addon checks runningId
+  // under the mutex the worker publishes it under).
   Atomics.store(control, Ctl.runningId, 5)
+  aim = 4
   pokes = 1
   assert.deepEqual(rows('SELECT poke(x) FROM t'), [1n, 2n, 3n])
+  assert.deepEqual(landed, [false])
+  // An interrupt not meant for request 5 that lands anyway: the reader runs again.
+  aim = 0
+  pokes = 1
+  landed = []
+  assert.deepEqual(rows('SELECT poke(x) FROM t'), [1n, 2n, 3n])
+  assert.deepEqual(landed, [true])
   // Request 6 is the one cancelled: an abort.
   Atomics.store(control, Ctl.runningId, 6)
   Atomics.store(control, Ctl.cancelId, 6)
+  aim = 6
   pokes = 1
   assert.throws(() => rows('SELECT poke(x) FROM t'), { name: 'AbortError', code: 'ABORT_ERR' })
+  aim = 0
   // A stale interrupt on a write is not retried: it stays SQLite's error.
   Atomics.store(control, Ctl.runningId, 7)
   pokes = 1
@@ -405,14 +419,16 @@ test('addon handles: foreign and stale handles are clean errors', { skip: needsA
     name: 'TypeError',
     message: /connection handle/,
   })
-  assert.throws(() => addon.attach(), /no connection has loaded the extension/)
-  assert.equal(addon.interrupt(0), false)
-  assert.equal(addon.interrupt(0xffffffff), false)
+  const control = new Int32Array(new SharedArrayBuffer(CONTROL_BLOCK_BYTES))
+  assert.throws(() => addon.attach(control, 0), /no connection has loaded the extension/)
+  assert.throws(() => addon.attach(new Int32Array(2), 0), /control block/)
+  assert.equal(addon.interrupt(0, 0), false)
+  assert.equal(addon.interrupt(0xffffffff, 0), false)
   // The whole life cycle on this thread, against better-sqlite3's own connection.
   const db = new Database(':memory:')
   const load = db.loadExtension as (path: string, entryPoint: string) => void
   load.call(db, NATIVE_PATH, NATIVE_ENTRY_POINT)
-  const connection = addon.attach()
+  const connection = addon.attach(control, 0)
   assert.throws(() => addon.step(connection as never, 1), { name: 'TypeError' })
   const id = addon.connectionId(connection)
   db.exec('CREATE TABLE v (x); INSERT INTO v VALUES (1), (2.5), (NULL)')
@@ -428,9 +444,9 @@ test('addon handles: foreign and stale handles are clean errors', { skip: needsA
   const buffer = new SharedArrayBuffer(info.byteLength)
   addon.fill(statement, new Uint8Array(buffer))
   assert.throws(() => addon.fill(statement, new Uint8Array(buffer)), /no batch/)
-  assert.equal(addon.interrupt(id), true)
+  assert.equal(addon.interrupt(id, 0), true)
   addon.detach(connection)
-  assert.equal(addon.interrupt(id), false)
+  assert.equal(addon.interrupt(id, 0), false)
   assert.throws(() => addon.open(statement, [], [0]), /finalized/)
   assert.throws(() => addon.prepare(connection, 'SELECT 1'), /detached/)
   addon.detach(connection)

@@ -10,7 +10,7 @@ import { tempEngine, writeModule } from './helpers.js'
 
 const setupModule = writeModule(`
   export default function setup(db) {
-    db.function('double', (x) => x * 2n)
+    db.function('double', (x) => x * 2)
     db.function('greet', (name) => 'hello ' + name)
     db.pragma('cache_size = -4321')
   }
@@ -34,11 +34,11 @@ test('setup runs in the engine worker and in every connection worker', async () 
   const engine = tempEngine({ setup: setupModule })
   assert.equal(await engine.scalar('SELECT double(21)'), 42)
   assert.equal(await engine.scalar("SELECT greet('Dana')"), 'hello Dana')
-  assert.equal(await engine.runInWorker(tools, 'cacheSize'), -4321n)
+  assert.equal(await engine.runInWorker(tools, 'cacheSize'), -4321)
   const connections = await Promise.all([engine.connect(), engine.connect(), engine.connect()])
   for (const conn of connections) {
     assert.equal(await conn.scalar('SELECT double(5)'), 10)
-    assert.equal(await conn.runInWorker(tools, 'cacheSize'), -4321n)
+    assert.equal(await conn.runInWorker(tools, 'cacheSize'), -4321)
   }
   // A pooled worker keeps what setup did.
   await connections[0]!.close()
@@ -85,7 +85,7 @@ test('a setup module without a default export function is rejected', async () =>
 test('a user function that throws fails only its statement', async () => {
   const throwingFn = writeModule(`
     export default function setup(db) {
-      db.function('explode', (x) => { if (x > 2n) throw new Error('too big: ' + x); return x })
+      db.function('explode', (x) => { if (x > 2) throw new Error('too big: ' + x); return x })
     }
   `)
   const engine = tempEngine({ setup: throwingFn, batchRows: 2 })
@@ -146,4 +146,33 @@ test('runInWorker errors reject the call and leave the worker usable', async () 
   await assert.rejects(conn.runInWorker(tools, 'sum', () => 1, 2))
   assert.equal(await conn.scalar('SELECT 3'), 3)
   await conn.close()
+})
+
+test('setup and runInWorker get a Database with better-sqlite3 defaults; sqlaio keeps its own integers', async () => {
+  const setup = writeModule(`
+    export default function setup(db) {
+      db.function('twice', (x) => x * 2)
+    }
+  `)
+  const fns = writeModule(`
+    export function countRows(db) { return db.prepare('SELECT count(*) AS n FROM t').get().n }
+    export function big(db) { return db.prepare('SELECT max(x) AS m FROM t').get().m }
+  `)
+  const engine = tempEngine({ setup, intMode: 'bigint' })
+  try {
+    // A number a user function returns is a REAL to SQLite, as with better-sqlite3 alone.
+    assert.equal(await engine.scalar('SELECT twice(21)'), 42)
+    await engine.exec('CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1), (2), (9007199254740993)')
+    // Plain better-sqlite3: numbers, not bigints (the big one loses precision, as there).
+    assert.equal(await engine.runInWorker(fns, 'countRows'), 3)
+    assert.equal(typeof (await engine.runInWorker(fns, 'big')), 'number')
+    // sqlaio's own statements still read integers exactly.
+    assert.equal(await engine.scalar('SELECT max(x) FROM t'), 9007199254740993n)
+    const conn = await engine.connect()
+    assert.equal(await conn.scalar('SELECT twice(x) FROM t WHERE x = 2'), 4)
+    assert.equal(await conn.runInWorker(fns, 'countRows'), 3)
+    await conn.close()
+  } finally {
+    await engine.dispose()
+  }
 })

@@ -81,12 +81,17 @@ void sqlaio_conn_detach(Conn *conn) {
   conn->prev = conn->next = NULL;
   conn->state = NULL;
   sqlaio_batch_free(&conn->batch);
+  /* The busy handler reads this struct: hand the connection back better-sqlite3's own. */
+  sqlite3_busy_timeout(conn->db, conn->busy_timeout_ms);
+  conn->control = NULL;
   conn->db = NULL;
 }
 
 static void conn_finalize(napi_env env, void *data, void *hint) {
   Conn *conn = data;
   sqlaio_conn_detach(conn);
+  if (conn->control_ref != NULL) napi_delete_reference(env, conn->control_ref);
+  conn->control_ref = NULL;
   conn_release(conn);
 }
 
@@ -161,8 +166,33 @@ static napi_value boolean(napi_env env, bool value) {
 
 /* ---- Functions ------------------------------------------------------------------------------ */
 
-/* attach(): the connection that just loaded the extension on this thread, as a handle. */
+/* The control block's fields, from an Int32Array over (shared) memory; NULL after throwing. */
+static int32_t *control_fields(napi_env env, napi_value value) {
+  bool is_typed = false;
+  napi_typedarray_type type = napi_int8_array;
+  size_t length = 0;
+  void *data = NULL;
+  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, value, &type, &length, &data, NULL, NULL) != napi_ok ||
+      type != napi_int32_array || length < CTL_FIELDS) {
+    napi_throw_type_error(env, NULL, "sqlaio native: expected the worker's control block (an Int32Array)");
+    return NULL;
+  }
+  return data;
+}
+
+/*
+ * attach(control, busyTimeoutMs): the connection that just loaded the extension on this thread,
+ * as a handle. `control` is the worker's control block: the registry reads its runningId to aim
+ * interrupts, and the busy handler its stopping flag.
+ */
 static napi_value js_attach(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  GET_ARGS(env, info, 2, argv);
+  int32_t *control = control_fields(env, argv[0]);
+  if (control == NULL) return NULL;
+  int32_t busy_timeout_ms = 0;
+  NAPI_CALL(env, napi_get_value_int32(env, argv[1], &busy_timeout_ms));
   EnvState *state;
   NAPI_CALL(env, napi_get_instance_data(env, (void **)&state));
   if (loading == NULL) {
@@ -182,14 +212,23 @@ static napi_value js_attach(napi_env env, napi_callback_info info) {
     sqlaio_throw_sqlite(env, rc, sqlite3_errmsg(db));
     return NULL;
   }
-  conn->registry_id = sqlaio_registry_add(db);
+  if (napi_create_reference(env, argv[0], 1, &conn->control_ref) != napi_ok) {
+    sqlite3_finalize(conn->pin);
+    free(conn);
+    sqlaio_throw_napi(env, "referencing the control block");
+    return NULL;
+  }
+  conn->registry_id = sqlaio_registry_add(db, control);
   if (conn->registry_id == 0) {
     sqlite3_finalize(conn->pin);
+    napi_delete_reference(env, conn->control_ref);
     free(conn);
     napi_throw_error(env, NULL, "sqlaio native: cannot register the connection");
     return NULL;
   }
   conn->db = db;
+  conn->control = control;
+  sqlaio_busy_install(conn, busy_timeout_ms);
   conn->refs = 1;
   conn->state = state;
   conn->next = state->conns;
@@ -413,19 +452,37 @@ static napi_value js_finalize(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
-/* interrupt(id): sqlite3_interrupt() on registered connection `id`, from any thread. */
+/*
+ * interrupt(id, request): sqlite3_interrupt() on registered connection `id`, from any thread,
+ * only while its worker runs `request` (0: whatever it runs). Returns whether it interrupted.
+ */
 static napi_value js_interrupt(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  GET_ARGS(env, info, 1, argv);
+  napi_value argv[2];
+  GET_ARGS(env, info, 2, argv);
   uint32_t id = 0;
-  napi_valuetype type;
-  NAPI_CALL(env, napi_typeof(env, argv[0], &type));
-  if (type != napi_number) {
-    napi_throw_type_error(env, NULL, "sqlaio native: interrupt() takes a connection id");
+  int32_t request = 0;
+  napi_valuetype id_type, request_type;
+  NAPI_CALL(env, napi_typeof(env, argv[0], &id_type));
+  NAPI_CALL(env, napi_typeof(env, argv[1], &request_type));
+  if (id_type != napi_number || request_type != napi_number) {
+    napi_throw_type_error(env, NULL, "sqlaio native: interrupt() takes a connection id and a request id");
     return NULL;
   }
   NAPI_CALL(env, napi_get_value_uint32(env, argv[0], &id));
-  return boolean(env, id != 0 && sqlaio_registry_interrupt(id));
+  NAPI_CALL(env, napi_get_value_int32(env, argv[1], &request));
+  return boolean(env, id != 0 && sqlaio_registry_interrupt(id, request));
+}
+
+/* setRunning(conn, request): publishes the request the worker runs (0: none); see registry.c. */
+static napi_value js_set_running(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  GET_ARGS(env, info, 2, argv);
+  Conn *conn = get_conn(env, argv[0]);
+  if (conn == NULL) return NULL;
+  int32_t request = 0;
+  NAPI_CALL(env, napi_get_value_int32(env, argv[1], &request));
+  sqlaio_registry_publish_running(conn->control, request);
+  return undefined(env);
 }
 
 NAPI_MODULE_INIT() {
@@ -452,6 +509,7 @@ NAPI_MODULE_INIT() {
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"finalize", NULL, js_finalize, NULL, NULL, NULL, napi_enumerable, NULL},
       {"interrupt", NULL, js_interrupt, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setRunning", NULL, js_set_running, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions));
   return exports;

@@ -9,6 +9,14 @@
  * been removed, and removal always precedes the close: no interrupt touches a freed connection.
  *
  * Ids are never reused (a 32-bit counter), so an id from a dead worker cannot hit a new one.
+ *
+ * The same mutex also orders the worker's `runningId` (CTL_RUNNING_ID of its control block)
+ * against interrupts: the worker publishes every change of it through
+ * sqlaio_registry_publish_running, and an interrupt meant for one request checks that field and
+ * calls sqlite3_interrupt() inside one critical section. So an interrupt for request N can only
+ * land while the worker still names N as running; it can never reach the statement of the next
+ * request (a statement of N that has already finished leaves SQLite's interrupt flag to be
+ * cleared when the next statement starts, as none is active then).
  */
 #include <stdlib.h>
 #include <uv.h>
@@ -18,6 +26,7 @@
 typedef struct {
   uint32_t id;
   sqlite3 *db;
+  int32_t *control;
 } Entry;
 
 static uv_once_t once = UV_ONCE_INIT;
@@ -46,7 +55,7 @@ int sqlaio_registry_set_api(const sqlite3_api_routines *api) {
   return ok;
 }
 
-uint32_t sqlaio_registry_add(sqlite3 *db) {
+uint32_t sqlaio_registry_add(sqlite3 *db, int32_t *control) {
   uv_once(&once, init_mutex);
   uint32_t id = 0;
   uv_mutex_lock(&mutex);
@@ -61,6 +70,7 @@ uint32_t sqlaio_registry_add(sqlite3 *db) {
   id = ++last_id;
   entries[count].id = id;
   entries[count].db = db;
+  entries[count].control = control;
   count++;
 done:
   uv_mutex_unlock(&mutex);
@@ -84,18 +94,28 @@ void sqlaio_registry_remove(uint32_t id) {
   uv_mutex_unlock(&mutex);
 }
 
-int sqlaio_registry_interrupt(uint32_t id) {
+int sqlaio_registry_interrupt(uint32_t id, int32_t request) {
   uv_once(&once, init_mutex);
-  int found = 0;
+  int interrupted = 0;
   uv_mutex_lock(&mutex);
   for (size_t i = 0; i < count; i++) {
     if (entries[i].id == id) {
-      /* Thread-safe by SQLite's contract, as long as the connection is open: it is (see top). */
-      sqlite3_interrupt(entries[i].db);
-      found = 1;
+      int32_t running = __atomic_load_n(&entries[i].control[CTL_RUNNING_ID], __ATOMIC_SEQ_CST);
+      if (request == 0 || running == request) {
+        /* Thread-safe by SQLite's contract, as long as the connection is open: it is (see top). */
+        sqlite3_interrupt(entries[i].db);
+        interrupted = 1;
+      }
       break;
     }
   }
   uv_mutex_unlock(&mutex);
-  return found;
+  return interrupted;
+}
+
+void sqlaio_registry_publish_running(int32_t *control, int32_t request) {
+  uv_once(&once, init_mutex);
+  uv_mutex_lock(&mutex);
+  __atomic_store_n(&control[CTL_RUNNING_ID], request, __ATOMIC_SEQ_CST);
+  uv_mutex_unlock(&mutex);
 }

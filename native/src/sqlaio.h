@@ -130,6 +130,9 @@ struct Conn {
   Conn *prev, *next;    /* in state->conns */
   int refs;             /* the JS wrapper, plus one per Stmt struct alive */
   int js_error;         /* a step failed because a user JS function threw (see takeJsError) */
+  int32_t *control;     /* the worker's control block (CTL_* fields), kept alive by control_ref */
+  napi_ref control_ref; /* a strong reference to the control block's Int32Array */
+  int busy_timeout_ms;  /* how long the busy handler waits for a lock before giving up */
   Batch batch;
 };
 
@@ -168,11 +171,28 @@ const char *sqlaio_code_name(int code);
 
 /* ---- Interrupt registry (process-global, thread-safe) ------------------------------------- */
 
+/*
+ * Fields of the worker's control block (an Int32Array shared with the main thread) that C reads
+ * or writes. They mirror `Ctl` in src/thread/protocol.ts, which documents who writes each.
+ */
+enum { CTL_RUNNING_ID = 2, CTL_STOPPING = 5, CTL_FIELDS = 8 };
+
 /* Records the API table handed to the extension; fails if another SQLite already did. */
 int sqlaio_registry_set_api(const sqlite3_api_routines *api);
-uint32_t sqlaio_registry_add(sqlite3 *db);
+/* Registers `db` and its worker's control block; returns the new id, 0 on failure. */
+uint32_t sqlaio_registry_add(sqlite3 *db, int32_t *control);
 void sqlaio_registry_remove(uint32_t id);
-/* Interrupts connection `id` if it is still registered; returns whether it was. */
-int sqlaio_registry_interrupt(uint32_t id);
+/*
+ * Interrupts connection `id` if it is still registered and, unless `request` is 0, only while
+ * its worker publishes `request` as running; returns whether it interrupted.
+ */
+int sqlaio_registry_interrupt(uint32_t id, int32_t request);
+/* Publishes `request` (0: none) as the one `control`'s worker is running, under the mutex. */
+void sqlaio_registry_publish_running(int32_t *control, int32_t request);
+
+/* ---- Busy handler (busy.c) ---------------------------------------------------------------- */
+
+/* Installs a busy handler like sqlite3_busy_timeout's that also gives up on interrupt or stop. */
+void sqlaio_busy_install(Conn *conn, int timeout_ms);
 
 #endif

@@ -9,17 +9,23 @@
  * Liveness: a pending `waitAsync` does not keep Node's event loop alive, so the channel counts
  * "holds" (calls awaiting a reply, streams whose worker is producing) and keeps the Worker
  * ref'd while any exist. An idle channel is unref'd and never keeps the process running.
+ *
+ * Stopping: a worker is never terminated while it may be inside better-sqlite3, whose version 12
+ * aborts the whole process when an SQLite call fails during termination. `stop()` asks the worker
+ * to stop (see `Ctl.stopping`) and waits for it to exit by itself; see `stop()` and `exit-guard.ts`.
  */
 import {
   MessageChannel,
   type MessagePort,
   type ResourceLimits,
   receiveMessageOnPort,
-  Worker,
+  type Worker,
 } from 'node:worker_threads'
 import { ClosedError, reviveError, WorkerCrashedError } from '../errors.js'
 import { loadNative } from '../native.js'
+import { guardExit, type StoppableWorker } from './exit-guard.js'
 import { CONTROL_BLOCK_BYTES, Ctl, type Reply, type Request, type WorkerInit } from './protocol.js'
+import { startWorker } from './worker-flags.js'
 
 const WORKER_SCRIPT = new URL('../worker/main.js', import.meta.url)
 
@@ -33,7 +39,15 @@ export interface ReplyListener {
 
 export type ChannelOptions = Omit<WorkerInit, 'control' | 'port'> & { resourceLimits: ResourceLimits | null }
 
-export class WorkerChannel {
+/**
+ * How long a stop waits for a worker that is awaiting asynchronous user code (a `runInWorker`
+ * function, a `setup` module) before it leaves that worker to exit by itself, unref'd. A worker
+ * running a statement is always waited for: a statement ends (interrupted on the native path; on
+ * the JS path a write runs to its end, and a lock wait lasts at most `busyTimeoutMs`).
+ */
+const STOP_GRACE_MS = 2000
+
+export class WorkerChannel implements StoppableWorker {
   readonly #worker: Worker
   readonly #port: MessagePort
   readonly #control: Int32Array
@@ -46,6 +60,10 @@ export class WorkerChannel {
   #lastWorkerError: Error | null = null
   /** The worker connection's id in the native interrupt registry; 0 on the JS path. */
   #nativeId = 0
+  readonly #busyTimeoutMs: number
+  #exited = false
+  readonly #exit: Promise<void>
+  #stopped: Promise<void> | null = null
   /** Resolves once the worker has opened its database (rejects if it could not). */
   readonly ready: Promise<void>
   /** Called once when the channel can no longer serve (crash or termination). */
@@ -58,7 +76,8 @@ export class WorkerChannel {
     this.#port = port1
     const { resourceLimits, ...rest } = options
     const init: WorkerInit = { ...rest, control, port: port2 }
-    this.#worker = new Worker(WORKER_SCRIPT, {
+    this.#busyTimeoutMs = options.busyTimeoutMs
+    this.#worker = startWorker(WORKER_SCRIPT, {
       workerData: init,
       transferList: [port2],
       ...(resourceLimits ? { resourceLimits } : {}),
@@ -67,7 +86,14 @@ export class WorkerChannel {
     this.#worker.on('error', (error) => {
       this.#lastWorkerError = error
     })
-    this.#worker.on('exit', (code) => this.#onExit(code))
+    this.#exit = new Promise((resolve) => {
+      this.#worker.on('exit', (code) => {
+        this.#exited = true
+        this.#onExit(code)
+        resolve()
+      })
+    })
+    guardExit(this)
     this.ready = new Promise<void>((resolve, reject) => {
       this.#listeners.set(0, {
         onReply: (reply) => {
@@ -122,12 +148,10 @@ export class WorkerChannel {
    * On the JS path nothing can stop a statement mid-step: this sends nothing, and the worker
    * stops at its next batch boundary, when it reads the `cancel` message.
    *
-   * Races: `runningId` is written by the worker alone and may be stale the moment it is read.
-   * So `cancelId` is stored first: when the SQLITE_INTERRUPT arrives, the worker treats it as an
-   * abort only if `cancelId` names the failing request. If the request finished before the
-   * interrupt landed, SQLite clears the flag when the next statement starts (none is active
-   * between requests), or that statement fails with SQLITE_INTERRUPT and, not being cancelled,
-   * re-runs if read-only. The registry in the addon guarantees the connection is still open.
+   * Races: `runningId` may change the moment it is read here, so the addon checks it again under
+   * the registry mutex, the same mutex under which the worker changes it: the interrupt lands only
+   * while `requestId` runs. `cancelId` is stored first, so that when the SQLITE_INTERRUPT arrives
+   * the worker knows it was meant for that request.
    */
   interrupt(requestId: number): boolean {
     if (this.#nativeId === 0 || this.#failure) return false
@@ -137,8 +161,7 @@ export class WorkerChannel {
     // finds its `cancel` message when it re-reads its port after publishing runningId.
     if (Atomics.load(this.#control, Ctl.runningId) !== requestId) return false
     Atomics.store(this.#control, Ctl.cancelId, requestId)
-    if (Atomics.load(this.#control, Ctl.runningId) !== requestId) return false
-    return loadNative()?.interrupt(this.#nativeId) ?? false
+    return loadNative()?.interrupt(this.#nativeId, requestId) ?? false
   }
 
   /** Sends a message that expects no reply of its own (credit, close, cancel). */
@@ -188,18 +211,77 @@ export class WorkerChannel {
     if (this.#holds > 0 && --this.#holds === 0) this.#worker.unref()
   }
 
-  /** Ends the worker. Pending listeners fail with `error`. */
-  async terminate(error: Error = new ClosedError('The engine was disposed')): Promise<void> {
-    // Worker.terminate() takes effect only when the worker runs JS again, which a long native
-    // step delays: interrupt it first (a no-op when nothing runs or on the JS path). The
-    // registry keeps this safe even if the worker is already tearing its connection down.
-    Atomics.store(this.#control, Ctl.stopping, 1)
+  /**
+   * Ends the worker; pending listeners fail with `error` at once. Resolves once the worker has
+   * closed its database and exited, or once it has been left to do so by itself (a worker still
+   * awaiting user code after STOP_GRACE_MS is unref'd instead). Safe to call more than once.
+   */
+  stop(error: Error = new ClosedError('The engine was disposed')): Promise<void> {
+    this.#stopped ??= this.#stop(error)
+    return this.#stopped
+  }
+
+  async #stop(error: Error): Promise<void> {
+    this.requestStop()
     this.#fail(error)
-    // Request termination first, then interrupt: the worker's JS must not get a chance to run
-    // between the two (it would re-run an interrupted read it takes for a stray interrupt).
-    const terminated = this.#worker.terminate()
-    if (this.#nativeId !== 0) loadNative()?.interrupt(this.#nativeId)
-    await terminated
+    if (this.#exited) return
+    // Keep the process alive until the worker is out of better-sqlite3: exiting the process now
+    // would terminate it wherever it is.
+    this.#worker.ref()
+    const abandoned = await Promise.race([this.#exit.then(() => false), this.#awaitingTooLong()])
+    if (abandoned) this.#worker.unref()
+  }
+
+  /**
+   * Asks the worker to stop without waiting: sets `Ctl.stopping`, interrupts whatever statement
+   * runs (native path) and rings the doorbell in case the worker sleeps. Also used at process exit.
+   */
+  requestStop(): void {
+    Atomics.store(this.#control, Ctl.stopping, 1)
+    if (this.#nativeId !== 0) loadNative()?.interrupt(this.#nativeId, 0)
+    Atomics.add(this.#control, Ctl.doorbell, 1)
+    Atomics.notify(this.#control, Ctl.doorbell)
+  }
+
+  /** Resolves true once the worker has been awaiting asynchronous work past the grace period. */
+  #awaitingTooLong(): Promise<boolean> {
+    const started = performance.now()
+    return new Promise((resolve) => {
+      const poll = setInterval(() => {
+        if (this.#exited) {
+          clearInterval(poll)
+          resolve(false)
+        } else if (performance.now() - started >= STOP_GRACE_MS && this.awaitingUserCode()) {
+          clearInterval(poll)
+          resolve(true)
+        }
+      }, 50)
+      poll.unref()
+    })
+  }
+
+  /** Whether the worker has exited. */
+  get exited(): boolean {
+    return this.#exited
+  }
+
+  /** Whether the worker is between statements, awaiting asynchronous work. */
+  awaitingUserCode(): boolean {
+    return Atomics.load(this.#control, Ctl.awaiting) === 1
+  }
+
+  /** Whether the worker may be inside a database call right now. */
+  busy(): boolean {
+    return Atomics.load(this.#control, Ctl.runningId) !== 0 && !this.awaitingUserCode()
+  }
+
+  /**
+   * Blocks, at most `timeoutMs`, until a stopped worker has closed its database. Only for the
+   * process's `exit` event, where nothing can be awaited; never on a live event loop.
+   */
+  waitStoppedSync(): void {
+    const timeoutMs = this.#nativeId !== 0 ? 2000 : this.#busyTimeoutMs + 2000
+    Atomics.wait(this.#control, Ctl.stopped, 0, timeoutMs)
   }
 
   readonly #onBell = (): void => {

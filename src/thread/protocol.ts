@@ -32,9 +32,11 @@ export const Ctl = {
   replyBell: 1,
   /**
    * Id of the request whose statement the worker is stepping right now, 0 when none. Written
-   * only by the worker (store before the statement starts, store 0 after it stops). The main
-   * thread reads it to decide whether an interrupt would hit the call it means to cancel; it
-   * may be stale by the time the interrupt lands, so the worker re-checks `cancelId` itself.
+   * only by the worker (store before the statement starts, store 0 after it stops); with the
+   * native addon attached, through the addon under its registry mutex, the same mutex under which
+   * the addon checks this field before it interrupts (so an interrupt aimed at request N lands
+   * only while N runs: native/src/registry.c). The main thread reads it to decide whether an
+   * interrupt could hit the call it means to cancel.
    */
   runningId: 2,
   /**
@@ -42,7 +44,7 @@ export const Ctl = {
    * the main thread, in `WorkerChannel.interrupt`, after it read `runningId` equal to that id
    * and just before `sqlite3_interrupt`. The worker reads it when a statement fails with
    * SQLITE_INTERRUPT: equal to the failing request's id means "this call was cancelled", any
-   * other value means the interrupt was meant for a statement that had already finished.
+   * other value means the interrupt was not meant for this request.
    * Cancels of queued calls never write it (they travel as `cancel` messages only).
    */
   cancelId: 3,
@@ -56,16 +58,32 @@ export const Ctl = {
    */
   sleeping: 4,
   /**
-   * 1 once the main thread has decided to end this worker (dispose, pool eviction). Written
-   * only by the main thread, before `Worker.terminate()`. The worker checks it before it starts
-   * each request: a request already queued when the worker was still starting, or between two
-   * statements, must not start a long native step that termination cannot cut short.
+   * 1 once the main thread has decided to end this worker (dispose, close of an unhealthy
+   * connection, pool eviction, process exit). Written only by the main thread, before it
+   * interrupts the running statement and rings the doorbell. The worker is never terminated
+   * from outside while it may be inside better-sqlite3 (better-sqlite3 12 aborts the process
+   * when an SQLite call fails while its thread is being terminated): instead it checks this flag
+   * between requests and between batches, and then closes its database and exits by itself.
+   * The addon's busy handler reads it too, so a writer waiting for a lock gives up at once.
    */
   stopping: 5,
+  /**
+   * 1 once the worker has closed its database on a stop and is about to exit. Written only by
+   * the worker (then notified). The main thread waits on it, with a bound, only while the
+   * process exits (the `exit` event cannot await the worker's `exit` event).
+   */
+  stopped: 6,
+  /**
+   * 1 while the worker awaits asynchronous work (a `runInWorker` function or an async driver)
+   * rather than running a statement synchronously; else 0. Written only by the worker. A stop
+   * waits for a statement however long it takes, but gives up on a worker that is still
+   * awaiting user code after a grace period (it unrefs it: the worker exits by itself later).
+   */
+  awaiting: 7,
 } as const
 
 /** Size of the control block in bytes (a multiple of 8 so it can share an allocation). */
-export const CONTROL_BLOCK_BYTES = 24
+export const CONTROL_BLOCK_BYTES = 32
 
 /** Storage class of one column within one batch. */
 export enum ColumnKind {

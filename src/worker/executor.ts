@@ -7,6 +7,11 @@
  * connection. So when a new request arrives while a result is still streaming, the executor
  * first sends the rest of that result without waiting for credit (the caller asked for more work
  * before reading it; the rows it will read must still be there), then runs the request.
+ *
+ * Stopping: the main thread never terminates a worker that may be inside better-sqlite3. It sets
+ * `Ctl.stopping`, interrupts the running statement (native path) and rings the doorbell; the
+ * executor checks the flag between requests and between batches, and `serve` returns so that the
+ * worker can close its database and exit by itself.
  */
 import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads'
 import { type BatchMessage, Ctl, type Reply, type Request } from '../thread/protocol.js'
@@ -24,37 +29,45 @@ interface Stream {
 type Control = Extract<Request, { op: 'credit' | 'closeResult' | 'cancel' }>
 type Work = Exclude<Request, Control>
 
+/** Publishes the id of the request the worker is running in `Ctl.runningId` (0: none). */
+export type PublishRunning = (requestId: number) => void
+
 export class Executor {
   readonly #driver: Driver
   readonly #port: MessagePort
   readonly #control: Int32Array
+  readonly #publishRunning: PublishRunning
   readonly #queue: Work[] = []
   /** Ids of requests cancelled before they ran. */
   readonly #cancelled = new Set<number>()
   readonly #modules = new Map<string, Record<string, unknown>>()
   #stream: Stream | null = null
 
-  constructor(driver: Driver, port: MessagePort, control: Int32Array) {
+  constructor(driver: Driver, port: MessagePort, control: Int32Array, publishRunning: PublishRunning) {
     this.#driver = driver
     this.#port = port
     this.#control = control
+    this.#publishRunning = publishRunning
   }
 
-  /** Serves requests until the thread is terminated. */
-  async serve(): Promise<never> {
-    for (;;) {
+  /**
+   * Serves requests until the main thread asks this worker to stop; then closes the open result
+   * (if any) and returns. Requests still queued are dropped: their callers have already failed.
+   */
+  async serve(): Promise<void> {
+    while (!this.#stopRequested()) {
       this.#pump()
       const work = this.#queue.shift()
       if (work) {
         const pending = this.#run(work)
-        if (pending) await pending
+        if (pending) await this.#awaiting(pending)
         continue
       }
       const stream = this.#stream
       if (stream && stream.credit > 0) {
         stream.credit--
         const pending = this.#sendNextBatch(stream)
-        if (pending) await pending
+        if (pending) await this.#awaiting(pending)
         continue
       }
       // Idle. Read the doorbell, then look once more: a message posted after that read rings a
@@ -65,6 +78,22 @@ export class Executor {
       Atomics.store(this.#control, Ctl.sleeping, 1)
       Atomics.wait(this.#control, Ctl.doorbell, seen)
       Atomics.store(this.#control, Ctl.sleeping, 0)
+    }
+    const stream = this.#stream
+    if (stream) this.#closeStream(stream.id)
+  }
+
+  #stopRequested(): boolean {
+    return Atomics.load(this.#control, Ctl.stopping) === 1
+  }
+
+  /** Awaits asynchronous work, flagging it in `Ctl.awaiting` for a stop's grace period. */
+  async #awaiting(pending: Promise<void>): Promise<void> {
+    Atomics.store(this.#control, Ctl.awaiting, 1)
+    try {
+      await pending
+    } finally {
+      Atomics.store(this.#control, Ctl.awaiting, 0)
     }
   }
 
@@ -111,7 +140,7 @@ export class Executor {
    * interrupt a long batch instead of waiting for it.
    */
   #sendNextBatch(stream: Stream): Promise<void> | undefined {
-    Atomics.store(this.#control, Ctl.runningId, stream.id)
+    this.#publishRunning(stream.id)
     let batch: ReturnType<RowCursor['nextBatch']>
     try {
       batch = stream.cursor.nextBatch(stream.batchRows)
@@ -154,7 +183,7 @@ export class Executor {
   #drainStream(): Promise<void> | undefined {
     for (;;) {
       const stream = this.#stream
-      if (!stream) return undefined
+      if (!stream || this.#stopRequested()) return undefined
       const pending = this.#sendNextBatch(stream)
       this.#pump()
       if (pending) return pending.then(() => this.#drainStream())
@@ -201,8 +230,8 @@ export class Executor {
 
   #start(work: Work): Promise<void> | undefined {
     // The main thread is ending this worker: start nothing (its callers already failed).
-    if (Atomics.load(this.#control, Ctl.stopping) === 1) return undefined
-    Atomics.store(this.#control, Ctl.runningId, work.id)
+    if (this.#stopRequested()) return undefined
+    this.#publishRunning(work.id)
     // Look for its cancel once more, after publishing runningId: a cancel the main thread posted
     // while it still read runningId as something else (so it sent no interrupt) is on the port
     // by now. Sequentially consistent atomics on both sides make one of the two see the other.
@@ -232,7 +261,7 @@ export class Executor {
   }
 
   #finish(): void {
-    Atomics.store(this.#control, Ctl.runningId, 0)
+    this.#publishRunning(0)
   }
 
   #ok(id: number, value: unknown): void {

@@ -60,13 +60,13 @@ export class NativeReader {
    * Attaches to `db`: the addon is loaded as a SQLite extension into it, and its init hands the
    * connection to the addon on this thread. Throws when the addon is missing or cannot attach.
    */
-  static attach(db: Database.Database, control: Int32Array): NativeReader {
+  static attach(db: Database.Database, control: Int32Array, busyTimeoutMs: number): NativeReader {
     const addon = loadNative()
     if (!addon) throw nativeUnavailableError()
     // better-sqlite3 takes an entry point as a second argument; its typings omit it.
     const load = db.loadExtension as (path: string, entryPoint: string) => Database.Database
     load.call(db, NATIVE_PATH, NATIVE_ENTRY_POINT)
-    return new NativeReader(addon, db, addon.attach(), control)
+    return new NativeReader(addon, db, addon.attach(control, busyTimeoutMs), control)
   }
 
   /** Opens a cursor over `sql` (a reader better-sqlite3 has prepared without error). */
@@ -134,9 +134,20 @@ export class NativeReader {
     }
   }
 
-  /** Whether the main thread asked to cancel request `id` (it stores cancelId before interrupting). */
+  /**
+   * Whether an interrupt of request `id` was meant: the main thread cancelled it (it stores
+   * cancelId before interrupting) or is stopping the worker (it interrupts whatever runs).
+   */
   cancelled(id: number): boolean {
-    return Atomics.load(this.#control, Ctl.cancelId) === id
+    return Atomics.load(this.#control, Ctl.cancelId) === id || Atomics.load(this.#control, Ctl.stopping) === 1
+  }
+
+  /**
+   * Publishes the request this worker runs (0: none) in `Ctl.runningId`. Through the addon, under
+   * the registry mutex, so that an interrupt aimed at a request lands only while it runs.
+   */
+  setRunning(requestId: number): void {
+    this.#addon.setRunning(this.#connection, requestId)
   }
 
   /** Finalizes every statement and leaves the interrupt registry: call before closing the db. */

@@ -23,6 +23,15 @@ export function isInterrupt(error: unknown): boolean {
 }
 
 /**
+ * Whether `error` is how an interrupted statement can fail: SQLITE_INTERRUPT, or SQLITE_BUSY
+ * from the addon's busy handler, which gives up waiting for a lock once interrupted.
+ */
+function isInterruptedWait(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return isInterrupt(error) || (typeof code === 'string' && code.startsWith('SQLITE_BUSY'))
+}
+
+/**
  * The error a request interrupted on purpose fails with. Its name is 'AbortError', which the main
  * thread revives as the AbortError of the call's signal.
  */
@@ -56,7 +65,11 @@ export class InterruptibleDriver implements Driver {
     requestId = Atomics.load(this.#control, Ctl.runningId),
   ): MaybePromise<T> {
     const map = (error: unknown): never => {
-      if (isInterrupt(error) && requestId !== 0 && Atomics.load(this.#control, Ctl.cancelId) === requestId) {
+      if (
+        isInterruptedWait(error) &&
+        requestId !== 0 &&
+        Atomics.load(this.#control, Ctl.cancelId) === requestId
+      ) {
         throw abortError(error)
       }
       throw error

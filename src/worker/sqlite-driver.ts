@@ -81,9 +81,9 @@ export class SqliteDriver implements Driver {
       fileMustExist: options.fileMustExist,
       timeout: options.busyTimeoutMs,
     })
-    // Integers come out as bigint so that INTEGER and REAL stay distinguishable (3 vs 3.0) and
-    // values beyond 2^53 survive; the main thread converts them per the caller's intMode.
-    this.#db.defaultSafeIntegers(true)
+    // The Database keeps better-sqlite3's defaults (integers as numbers): `setup` modules and
+    // `runInWorker` functions get a Database that behaves like a fresh one. sqlaio's own statements
+    // ask for bigints one by one (see #prepare).
     // Reading sqlite_schema makes SQLite check its schema cookie and reload a stale schema, so a
     // statement prepared right after sees the new one; reading only the pragma would not.
     this.#schemaVersion = this.#db
@@ -91,6 +91,7 @@ export class SqliteDriver implements Driver {
         'SELECT schema_version FROM pragma_schema_version LEFT JOIN (SELECT 1 FROM sqlite_schema LIMIT 1)',
       )
       .pluck()
+      .safeIntegers(true)
     if (options.memory) {
       // A shared in-memory database is a file in RAM that nothing outlives: durability buys
       // nothing, and WAL lets readers on other connections run beside a writer.
@@ -134,7 +135,10 @@ export class SqliteDriver implements Driver {
       this.#statements.set(sql, cached)
       return cached
     }
-    const statement = this.#db.prepare(sql) as Statement
+    // Integers come out as bigint so that INTEGER and REAL stay distinguishable (3 vs 3.0) and
+    // values beyond 2^53 survive (rows, and a writer's lastInsertRowid); the main thread converts
+    // them per the caller's intMode.
+    const statement = (this.#db.prepare(sql) as Statement).safeIntegers(true)
     if (statement.reader) statement.raw(true)
     this.#statements.set(sql, statement)
     if (this.#statements.size > STATEMENT_CACHE_SIZE) {
