@@ -1,8 +1,19 @@
 /**
  * The calls that an Engine (on its implicit worker) and a Connection (on its own worker) share.
  */
+import { type RecordBatch, Table } from 'apache-arrow'
+import {
+  type ArrowData,
+  createTableSql,
+  insertSql,
+  isArrowData,
+  isArrowTable,
+  shareTable,
+  usesNamedParameters,
+} from './arrow/ingest.js'
 import type { CancelOptions } from './cancel.js'
-import { captureCallSite } from './errors.js'
+import type { Connection } from './connection.js'
+import { type CallSite, captureCallSite } from './errors.js'
 import type { ExecuteOptions } from './options.js'
 import { toModuleUrl } from './options.js'
 import { bindParams, type Params, type Statement, toStatement } from './params.js'
@@ -72,21 +83,31 @@ export abstract class Queryable {
    * Runs one statement once per parameter set in a single round trip, atomically (all sets or
    * none), and resolves to the total number of rows changed — a DB-API `executemany`.
    *
+   * The parameter sets may also be Arrow data: a `Table` (one round trip; its rows travel through
+   * shared memory, never structured clone), or an iterable or async iterable of `RecordBatch`es
+   * (one round trip per batch, all inside one transaction). Each row is one parameter set; columns
+   * bind by position for `?` parameters, by column name for `:name`/`@name`/`$name` ones. How
+   * each Arrow type binds is in `docs/arrow-in.md`.
+   *
    * @example
    * ```ts
    * await db.executeMany('INSERT INTO users (name) VALUES (?)', [['Dan'], ['Dana']])
+   * await db.executeMany('INSERT INTO users (id, name) VALUES (:id, :name)', arrowTable)
    * ```
    */
   executeMany(
     sql: string,
-    paramsList: readonly Params[],
+    paramsList: readonly Params[] | ArrowData,
     options?: { signal?: AbortSignal },
   ): Promise<number> {
     const site = captureCallSite(this.executeMany)
     try {
       if (typeof sql !== 'string') throw new TypeError(`executeMany: sql must be a string, got ${typeof sql}`)
+      if (isArrowData(paramsList)) return this.#executeArrow(site, sql, paramsList, options)
       if (!Array.isArray(paramsList)) {
-        throw new TypeError('executeMany: paramsList must be an array of parameter arrays or objects')
+        throw new TypeError(
+          'executeMany: paramsList must be an array of parameter arrays or objects, an Arrow Table, or record batches',
+        )
       }
       const list = paramsList.map((params, i) => bindParams(params, `executeMany (set ${i + 1})`))
       return this.session()
@@ -102,6 +123,71 @@ export abstract class Queryable {
     }
   }
 
+  /**
+   * Appends Arrow data (a `Table`, or record batches) to `table`, column by column by name, in
+   * one transaction; with `create: true` the table is first created from the Arrow schema if it
+   * does not exist (integers and booleans INTEGER, floats REAL, binaries BLOB, the rest TEXT).
+   * Resolves to the number of rows inserted.
+   *
+   * @example
+   * ```ts
+   * const table = tableFromArrays({ id: Int32Array.from([1, 2]), name: ['Dan', 'Dana'] })
+   * await engine.insertArrow('users', table, { create: true })
+   * ```
+   */
+  async insertArrow(
+    table: string,
+    data: ArrowData,
+    options?: { create?: boolean; signal?: AbortSignal },
+  ): Promise<number> {
+    if (typeof table !== 'string' || table === '') {
+      throw new TypeError('insertArrow: table must be a non-empty string')
+    }
+    if (!isArrowData(data)) throw new TypeError('insertArrow: data must be an Arrow Table or record batches')
+    const cancel = options?.signal ? { signal: options.signal } : undefined
+    if (isArrowTable(data)) {
+      if (options?.create) await this.exec(createTableSql(table, data.schema), cancel)
+      return this.executeMany(insertSql(table, data.schema), data, cancel)
+    }
+    const batches = peekable(data)
+    const first = await batches.first()
+    if (!first) return 0
+    return this.transaction(async (connection) => {
+      if (options?.create) await connection.exec(createTableSql(table, first.schema), cancel)
+      return connection.executeMany(insertSql(table, first.schema), batches.all(), cancel)
+    })
+  }
+
+  /** Runs `fn` in a transaction on a connection (nested as a savepoint when already in one). */
+  abstract transaction<T>(fn: (connection: Connection) => Promise<T> | T, options?: CancelOptions): Promise<T>
+
+  async #executeArrow(
+    site: CallSite,
+    sql: string,
+    data: ArrowData,
+    options?: { signal?: AbortSignal },
+  ): Promise<number> {
+    const byName = usesNamedParameters(sql)
+    const send = (queryable: Queryable, table: Table): Promise<number> => {
+      const shared = shareTable(table, 'executeMany')
+      return queryable
+        .session()
+        .call(
+          site,
+          (id) => ({ op: 'executeArrow', id, sql, ...shared, byName }),
+          { sql, params: [`(${shared.numRows} rows of Arrow data)`] },
+          options,
+        )
+        .then((changes) => changes as number)
+    }
+    if (isArrowTable(data)) return send(this, data)
+    // Batches as they come: one request each, all of them in one transaction.
+    return this.transaction(async (connection) => {
+      let changes = 0
+      for await (const batch of data) changes += await send(connection, new Table(batch))
+      return changes
+    }, options)
+  }
   /**
    * Calls `exportName` of `module` inside this worker with the raw better-sqlite3 Database first,
    * then `args`. Arguments and the return value cross the thread by structured clone. To pass
@@ -146,4 +232,31 @@ export interface WorkerCall extends CancelOptions {
   module: string | URL
   exportName: string
   args?: unknown[]
+}
+
+/** Record batches from an iterable or async iterable, with the first one readable in advance. */
+function peekable(source: AsyncIterable<RecordBatch> | Iterable<RecordBatch>): {
+  first(): Promise<RecordBatch | null>
+  all(): AsyncIterable<RecordBatch>
+} {
+  const iterator =
+    Symbol.asyncIterator in source
+      ? (source as AsyncIterable<RecordBatch>)[Symbol.asyncIterator]()
+      : (source as Iterable<RecordBatch>)[Symbol.iterator]()
+  let head: RecordBatch | null = null
+  return {
+    async first() {
+      const step = await iterator.next()
+      head = step.done ? null : step.value
+      return head
+    },
+    async *all() {
+      if (head) yield head
+      for (;;) {
+        const step = await iterator.next()
+        if (step.done) return
+        yield step.value
+      }
+    },
+  }
 }

@@ -146,6 +146,19 @@ export type Request =
     }
   | { op: 'exec'; id: number; sql: string }
   | { op: 'executeMany'; id: number; sql: string; paramsList: BoundParams[] }
+  /**
+   * `executeMany` over Arrow data: `ipc[0, byteLength)` is an Arrow IPC stream (written once by
+   * the main thread, then only read); each row is one parameter set, bound by column position, or
+   * by column name when `byName`.
+   */
+  | {
+      op: 'executeArrow'
+      id: number
+      sql: string
+      ipc: SharedArrayBuffer
+      byteLength: number
+      byName: boolean
+    }
   | { op: 'runInWorker'; id: number; module: string; exportName: string; args: unknown[] }
   /** Roll back any open transaction and drop any open result: used before pooling a worker. */
   | { op: 'reset'; id: number }

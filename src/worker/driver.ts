@@ -35,7 +35,7 @@ export interface Driver {
   /** Runs a script of several statements. */
   exec(sql: string): MaybePromise<void>
   /** Runs one statement once per parameter set, atomically; resolves to the rows changed. */
-  executeMany(sql: string, paramsList: BoundParams[]): MaybePromise<number>
+  executeMany(sql: string, paramsList: Iterable<BoundParams>): MaybePromise<number>
   /** Rolls back whatever transaction is open, leaving the connection in autocommit. */
   rollbackAll(): MaybePromise<void>
   close(): void

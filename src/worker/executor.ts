@@ -15,6 +15,7 @@
  */
 import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads'
 import { type BatchMessage, Ctl, type Reply, type Request } from '../thread/protocol.js'
+import { paramsFromIPC } from './arrow-params.js'
 import type { Driver, RowCursor } from './driver.js'
 import { postReply, serializeError } from './replies.js'
 
@@ -279,8 +280,11 @@ export class Executor {
         this.#ok(work.id, null)
         return undefined
       }
-      case 'executeMany': {
-        const changes = driver.executeMany(work.sql, work.paramsList)
+      case 'executeMany':
+      case 'executeArrow': {
+        const paramsList =
+          work.op === 'executeMany' ? work.paramsList : paramsFromIPC(work.ipc, work.byteLength, work.byName)
+        const changes = driver.executeMany(work.sql, paramsList)
         if (changes instanceof Promise) return changes.then((n) => this.#ok(work.id, n))
         this.#ok(work.id, changes)
         return undefined

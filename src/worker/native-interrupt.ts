@@ -105,7 +105,7 @@ export class InterruptibleDriver implements Driver {
     return this.#guard(() => this.#inner.exec(sql))
   }
 
-  executeMany(sql: string, paramsList: BoundParams[]): MaybePromise<number> {
+  executeMany(sql: string, paramsList: Iterable<BoundParams>): MaybePromise<number> {
     return this.#guard(() => this.#inner.executeMany(sql, paramsList))
   }
 

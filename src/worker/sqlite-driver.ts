@@ -180,13 +180,13 @@ export class SqliteDriver implements Driver {
     this.#forgetSchema(sql)
   }
 
-  executeMany(sql: string, paramsList: BoundParams[]): number {
+  executeMany(sql: string, paramsList: Iterable<BoundParams>): number {
     const statement = this.#prepare(sql)
     if (statement.reader) {
       throw new TypeError('executeMany() takes a statement that returns no rows')
     }
     // db.transaction() nests as a savepoint inside an open transaction: all or nothing.
-    const runAll = this.#db.transaction((list: BoundParams[]) => {
+    const runAll = this.#db.transaction((list: Iterable<BoundParams>) => {
       let changes = 0
       for (const params of list) {
         changes += withParams(params, (...args) => statement.run(...args)).changes
