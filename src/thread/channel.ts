@@ -19,7 +19,14 @@ import {
 } from 'node:worker_threads'
 import { ClosedError, reviveError, WorkerCrashedError } from '../errors.js'
 import { loadNative } from '../native.js'
-import { CONTROL_BLOCK_BYTES, Ctl, type Reply, type Request, type WorkerInit } from './protocol.js'
+import {
+  CONTROL_BLOCK_BYTES,
+  Ctl,
+  type DistributiveOmit,
+  type Reply,
+  type Request,
+  type WorkerInit,
+} from './protocol.js'
 
 const WORKER_SCRIPT = new URL('../worker/main.js', import.meta.url)
 
@@ -31,7 +38,9 @@ export interface ReplyListener {
   onFailure(error: Error): void
 }
 
-export type ChannelOptions = Omit<WorkerInit, 'control' | 'port'> & { resourceLimits: ResourceLimits | null }
+export type ChannelOptions = DistributiveOmit<WorkerInit, 'control' | 'port'> & {
+  resourceLimits: ResourceLimits | null
+}
 
 export class WorkerChannel {
   readonly #worker: Worker
@@ -57,7 +66,7 @@ export class WorkerChannel {
     this.#control = new Int32Array(control)
     this.#port = port1
     const { resourceLimits, ...rest } = options
-    const init: WorkerInit = { ...rest, control, port: port2 }
+    const init = { ...rest, control, port: port2 } as WorkerInit
     this.#worker = new Worker(WORKER_SCRIPT, {
       workerData: init,
       transferList: [port2],

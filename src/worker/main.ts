@@ -1,19 +1,20 @@
 /**
- * Worker entry point: open the connection, run the `setup` module, say ready, then serve.
+ * Worker entry point: open the connection of the dialect the init names, run the `setup`
+ * module, say ready, then serve.
  */
 import { workerData } from 'node:worker_threads'
-import type { WorkerInit } from '../thread/protocol.js'
+import type { PostgresWorkerInit, SqliteWorkerInit, WorkerInit } from '../thread/protocol.js'
 import { Executor } from './executor.js'
 import { NativeReader } from './native-driver.js'
 import { InterruptibleDriver } from './native-interrupt.js'
 import { postReply, serializeError } from './replies.js'
 import { SqliteDriver } from './sqlite-driver.js'
 
-const init = workerData as WorkerInit
-const control = new Int32Array(init.control)
+const data = workerData as WorkerInit
+const control = new Int32Array(data.control)
 
 /** Attaches the native addon to the connection as `init.native` asks; null on the JS path. */
-function attachNative(driver: SqliteDriver): NativeReader | null {
+function attachNative(driver: SqliteDriver, init: SqliteWorkerInit): NativeReader | null {
   const mode = init.native ?? 'off'
   if (mode === 'off') return null
   try {
@@ -27,17 +28,20 @@ function attachNative(driver: SqliteDriver): NativeReader | null {
   }
 }
 
-async function open(): Promise<{ driver: SqliteDriver; native: NativeReader | null }> {
+async function runSetup(setup: string | null, raw: unknown): Promise<void> {
+  if (!setup) return
+  const module = (await import(setup)) as { default?: unknown }
+  if (typeof module.default !== 'function') {
+    throw new TypeError(`setup module ${setup} has no default export function`)
+  }
+  await module.default(raw)
+}
+
+async function open(init: SqliteWorkerInit): Promise<{ driver: SqliteDriver; native: NativeReader | null }> {
   const driver = new SqliteDriver(init)
   try {
-    const native = attachNative(driver)
-    if (init.setup) {
-      const module = (await import(init.setup)) as { default?: unknown }
-      if (typeof module.default !== 'function') {
-        throw new TypeError(`setup module ${init.setup} has no default export function`)
-      }
-      await module.default(driver.raw)
-    }
+    const native = attachNative(driver, init)
+    await runSetup(init.setup, driver.raw)
     return { driver, native }
   } catch (error) {
     driver.close()
@@ -45,16 +49,42 @@ async function open(): Promise<{ driver: SqliteDriver; native: NativeReader | nu
   }
 }
 
-try {
-  const { driver, native } = await open()
+/**
+ * PostgreSQL: one `pg` connection. When the server connection is lost the worker posts what it
+ * owes and exits, so the engine starts a fresh worker (and connection) for its next call.
+ */
+async function servePostgres(init: PostgresWorkerInit): Promise<never> {
+  const { loadPg } = await import('../dialects/postgres/load.js')
+  const { PgDriver } = await import('../dialects/postgres/driver.js')
+  const pg = await loadPg()
+  const driver = await PgDriver.open(pg, init.connectionString, () => {
+    setTimeout(() => process.exit(3), 10)
+  })
+  try {
+    await runSetup(init.setup, driver.raw)
+  } catch (error) {
+    await driver.close()
+    throw error
+  }
+  const executor = new Executor(driver, init.port, control)
+  executor.post({ kind: 'ready', id: 0, backendPid: driver.backendPid })
+  return executor.serve()
+}
+
+async function serveSqlite(init: SqliteWorkerInit): Promise<never> {
+  const { driver, native } = await open(init)
   // With the addon attached the main thread can interrupt statements: report those as aborts.
   const served = native ? new InterruptibleDriver(driver, control) : driver
   const executor = new Executor(served, init.port, control)
   // Id 0 is the start-up handshake: an error there fails every call queued on this worker.
   executor.post(native ? { kind: 'ready', id: 0, nativeId: native.id } : { kind: 'ready', id: 0 })
-  await executor.serve()
+  return executor.serve()
+}
+
+try {
+  await (data.dialect === 'postgresql' ? servePostgres(data) : serveSqlite(data))
 } catch (error) {
-  postReply(init.port, control, {
+  postReply(data.port, control, {
     kind: 'error',
     id: 0,
     inTransaction: false,
