@@ -41,6 +41,11 @@ export class Executor {
     // An async driver's worker never blocks in Atomics.wait, so it always wants the notify:
     // `sleeping` stays 1 (only this thread writes it) and the main thread notifies on every ring.
     if (this.#async) Atomics.store(control, Ctl.sleeping, 1)
+    // A pending waitAsync does not keep this thread's event loop alive, nor does a paused
+    // socket (backpressure): without a ref'd handle the worker would end as if done. This timer
+    // keeps it serving; the main thread still decides the process's liveness (it unrefs the
+    // Worker while nothing is owed).
+    if (this.#async) setInterval(() => {}, 2 ** 30)
   }
 
   /** Whether the driver does its I/O on this thread's event loop (see `Driver.cancelRunning`). */
