@@ -3,15 +3,15 @@
  */
 import { Cancel, type CancelOptions } from './cancel.js'
 import { Connection } from './connection.js'
+import type { Dialect, DialectName } from './dialect.js'
 import { ClosedError, captureCallSite, describeSite, withCallerStack } from './errors.js'
-import { createMemoryDatabase } from './memory-db.js'
 import { nativeAvailable, nativeUnavailableError } from './native.js'
 import { type EngineOptions, type ResolvedEngineOptions, resolveEngineOptions } from './options.js'
 import { WorkerPool } from './pool.js'
 import { Queryable } from './queryable.js'
 import { Session } from './session.js'
 import { WorkerChannel } from './thread/channel.js'
-import { parseUrl, type SqliteTarget } from './url.js'
+import { dialectFor } from './url.js'
 
 /** Rejects when `cancel` fires. */
 function cancelled(cancel: Cancel): Promise<never> {
@@ -34,28 +34,30 @@ function cancelled(cancel: Cancel): Promise<never> {
 export class Engine extends Queryable {
   /** The URL the engine was created with. */
   readonly url: string
-  /** The database dialect: 'sqlite'. */
-  readonly dialect: SqliteTarget['dialect']
+  /** The database dialect: 'sqlite' or 'postgresql'. */
+  readonly dialect: DialectName
   readonly #options: ResolvedEngineOptions
-  readonly #target: SqliteTarget
+  readonly #dialect: Dialect
   readonly #pool: WorkerPool
   readonly #session: Session
   /** Every live worker of this engine: implicit, pinned to connections, or idle. */
   readonly #channels = new Set<WorkerChannel>()
-  #memory: { filename: string; remove: () => void } | null = null
   #implicit: WorkerChannel | null = null
   #disposed = false
   readonly #native: boolean
 
   constructor(url: string, options?: EngineOptions) {
     super()
-    this.#target = parseUrl(url)
+    this.#dialect = dialectFor(url)
     this.#options = resolveEngineOptions(options)
     this.url = url
-    this.dialect = this.#target.dialect
-    // Decided once, here: 'require' fails now rather than at the first call.
-    this.#native = this.#options.native !== 'off' && nativeAvailable()
-    if (this.#options.native === 'require' && !this.#native) throw nativeUnavailableError()
+    this.dialect = this.#dialect.name
+    // Decided once, here: 'require' fails now rather than at the first call. The addon is a
+    // SQLite extension: a dialect it cannot serve always runs without it.
+    this.#native = this.#dialect.supportsNative && this.#options.native !== 'off' && nativeAvailable()
+    if (this.#options.native === 'require' && this.#dialect.supportsNative && !this.#native) {
+      throw nativeUnavailableError()
+    }
     this.#pool = new WorkerPool(this.#options.poolSize, this.#options.idleTimeoutMs)
     this.#session = new Session({
       channel: () => this.#implicitChannel(),
@@ -83,22 +85,8 @@ export class Engine extends Queryable {
   }
 
   #spawn(): WorkerChannel {
-    let filename = this.#target.filename
-    if (filename === null) {
-      this.#memory ??= createMemoryDatabase()
-      filename = this.#memory.filename
-    }
     const o = this.#options
-    const channel = new WorkerChannel({
-      filename,
-      readonly: o.readonly,
-      fileMustExist: o.fileMustExist,
-      busyTimeoutMs: o.busyTimeoutMs,
-      memory: this.#target.filename === null,
-      setup: o.setup,
-      native: this.#native ? o.native : 'off',
-      resourceLimits: o.resourceLimits,
-    })
+    const channel = new WorkerChannel(this.#dialect.workerOptions(o, this.#native ? o.native : 'off'))
     this.#channels.add(channel)
     channel.onDeath = () => this.#channels.delete(channel)
     return channel
@@ -192,18 +180,15 @@ export class Engine extends Queryable {
   /** Whether a table or view named `name` exists. */
   async hasTable(name: string): Promise<boolean> {
     if (typeof name !== 'string') throw new TypeError(`hasTable: name must be a string, got ${typeof name}`)
-    const found = await this.scalar(
-      "SELECT 1 FROM sqlite_schema WHERE type IN ('table', 'view') AND name = ?",
-      [name],
-    )
+    const query = this.#dialect.hasTableQuery(name)
+    const found = await this.scalar(query.sql, query.params as string[])
     return found !== null
   }
 
   /** Names of the user tables, sorted. */
   async tableNames(): Promise<string[]> {
-    const result = await this.execute(
-      "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
-    )
+    const query = this.#dialect.tableNamesQuery()
+    const result = await this.execute(query.sql, query.params as string[])
     return (await result.scalars()) as string[]
   }
 
@@ -219,8 +204,7 @@ export class Engine extends Queryable {
     this.#channels.clear()
     this.#implicit = null
     await Promise.all([this.#pool.clear(), ...channels.map((channel) => channel.stop(error))])
-    this.#memory?.remove()
-    this.#memory = null
+    this.#dialect.dispose()
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

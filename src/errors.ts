@@ -31,11 +31,24 @@ export class SqlaioError extends Error {
 export class DatabaseError extends SqlaioError {
   /** The statement that failed, when there was one. */
   readonly sql: string | undefined
+  /** PostgreSQL: the server's DETAIL line, e.g. `Key (id)=(1) already exists.` */
+  readonly detail?: string
+  /** PostgreSQL: the hint the server gave. */
+  readonly hint?: string
+  /** PostgreSQL: the name of the violated constraint. */
+  readonly constraint?: string
+  /** PostgreSQL: 1-based character position of the error in the statement. */
+  readonly position?: number
 
-  /** @param code SQLite's extended result code, such as `SQLITE_CONSTRAINT_UNIQUE`. */
-  constructor(message: string, code: string, sql?: string) {
+  /**
+   * @param code SQLite's extended result code, such as `SQLITE_CONSTRAINT_UNIQUE`, or
+   * PostgreSQL's SQLSTATE, such as `23505`.
+   * @param fields further fields the server reported (PostgreSQL: detail, constraint, position...).
+   */
+  constructor(message: string, code: string, sql?: string, fields?: Record<string, string | number>) {
     super(message, code)
     this.sql = sql
+    if (fields) Object.assign(this, fields)
   }
 }
 
@@ -89,6 +102,10 @@ export class ResultError extends SqlaioError {}
 export function reviveError(error: SerializedError, sql?: string): Error {
   if (error.name === 'SqliteError') {
     return new DatabaseError(error.message, error.code ?? 'SQLITE_ERROR', sql)
+  }
+  // A server database's error (PostgreSQL: `code` is the SQLSTATE).
+  if (error.name === 'DatabaseError') {
+    return new DatabaseError(error.message, error.code ?? 'XX000', sql, error.fields)
   }
   // The worker stopped a cancelled call; the caller that cancelled supplies the reason.
   if (error.name === 'AbortError') return new AbortError(undefined)

@@ -1,16 +1,22 @@
 /**
- * SQLAlchemy-style database URLs: `sqlite:///relative.db`, `sqlite:////abs/path.db`,
- * `sqlite://` and `sqlite:///:memory:` (an in-memory database).
+ * Database URLs, SQLAlchemy style: the scheme picks the dialect, which parses the rest.
+ * `sqlite:` (and `sqlite+better-sqlite3:`) is SQLite; `postgresql:`, `postgres:` and
+ * `postgresql+pg:` are PostgreSQL through `pg`.
  */
-import { resolve } from 'node:path'
+import type { Dialect } from './dialect.js'
+import { PostgresDialect } from './dialects/postgres/dialect.js'
+import { SqliteDialect } from './dialects/sqlite/dialect.js'
 
-export interface SqliteTarget {
-  dialect: 'sqlite'
-  /** Absolute path of the database file, or null for a shared in-memory database. */
-  filename: string | null
+const DIALECTS: Record<string, (url: string) => Dialect> = {
+  sqlite: (url) => new SqliteDialect(url),
+  'sqlite+better-sqlite3': (url) => new SqliteDialect(url),
+  postgresql: (url) => new PostgresDialect(url),
+  postgres: (url) => new PostgresDialect(url),
+  'postgresql+pg': (url) => new PostgresDialect(url),
 }
 
-export function parseUrl(url: string): SqliteTarget {
+/** The dialect for `url`; throws a TypeError for a malformed URL or an unknown scheme. */
+export function dialectFor(url: string): Dialect {
   if (typeof url !== 'string') {
     throw new TypeError(`createEngine: url must be a string, got ${typeof url}`)
   }
@@ -19,29 +25,11 @@ export function parseUrl(url: string): SqliteTarget {
     throw new TypeError(`createEngine: malformed database URL "${url}" (expected e.g. sqlite:///data.db)`)
   }
   const scheme = match[1]!.toLowerCase()
-  const rest = match[2]!
-  if (scheme !== 'sqlite' && scheme !== 'sqlite+better-sqlite3') {
-    throw new TypeError(`createEngine: unsupported database URL scheme "${scheme}:" (supported: sqlite:)`)
-  }
-  if (rest === '' || rest === '/:memory:') return { dialect: 'sqlite', filename: null }
-  if (!rest.startsWith('/')) {
+  const make = DIALECTS[scheme]
+  if (!make) {
     throw new TypeError(
-      `createEngine: malformed sqlite URL "${url}": a host is not allowed (use sqlite:///file.db or sqlite:////abs/file.db)`,
+      `createEngine: unsupported database URL scheme "${scheme}:" (supported: sqlite:, postgresql:, postgres:, postgresql+pg:)`,
     )
   }
-  const [path, query] = splitQuery(rest.slice(1))
-  if (query !== null) {
-    throw new TypeError(
-      `createEngine: sqlite URL "${url}" has query parameters, which are not supported; use EngineOptions`,
-    )
-  }
-  if (path === '') {
-    throw new TypeError(`createEngine: malformed sqlite URL "${url}": no database path`)
-  }
-  return { dialect: 'sqlite', filename: resolve(decodeURIComponent(path)) }
-}
-
-function splitQuery(s: string): [string, string | null] {
-  const q = s.indexOf('?')
-  return q < 0 ? [s, null] : [s.slice(0, q), s.slice(q + 1)]
+  return make(url)
 }

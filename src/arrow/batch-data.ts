@@ -18,6 +18,7 @@ import {
   Utf8,
 } from 'apache-arrow'
 import { type BatchMessage, ColumnKind, type ColumnLayout } from '../thread/protocol.js'
+import { typedColumnData } from './typed-data.js'
 
 /** Union type codes are the ColumnKind numbers of the children, in this order. */
 const UNION_CHILD_KINDS = [
@@ -49,17 +50,20 @@ export function arrowType(kind: ColumnKind): DataType {
           (k, i) => new Field(UNION_CHILD_NAMES[i] as string, arrowType(k), k === ColumnKind.Null),
         ),
       )
+    case ColumnKind.Arrow:
+      throw new Error('arrowType: a typed column carries its own type (see typed-data.ts)')
   }
 }
 
-/** The kind of an Arrow type this module made. */
+/** The kind of an Arrow type this module made; `Arrow` for any other type (a typed column). */
 export function kindOfType(type: DataType): ColumnKind {
+  if (type instanceof Null) return ColumnKind.Null
   if (type instanceof DenseUnion) return ColumnKind.Mixed
   if (type instanceof Int64) return ColumnKind.Int
   if (type instanceof Float64) return ColumnKind.Float
   if (type instanceof Utf8) return ColumnKind.Text
   if (type instanceof Binary) return ColumnKind.Blob
-  return ColumnKind.Null
+  return ColumnKind.Arrow
 }
 
 function columnData(buffer: SharedArrayBuffer, layout: ColumnLayout): Data {
@@ -102,6 +106,8 @@ function columnData(buffer: SharedArrayBuffer, layout: ColumnLayout): Data {
         valueOffsets: new Int32Array(buffer, layout.offsets, n),
         children: (layout.children ?? []).map((child) => columnData(buffer, child)),
       } as never)
+    case ColumnKind.Arrow:
+      return typedColumnData(buffer, layout)
   }
 }
 

@@ -7,6 +7,7 @@
  * event loop between them.
  */
 import { type BatchMessage, ColumnKind, type ColumnLayout } from '../thread/protocol.js'
+import { typedGetter } from './typed-rows.js'
 
 export type IntMode = 'number' | 'bigint'
 export type RowMode = 'object' | 'array'
@@ -123,6 +124,11 @@ function decodeColumn(
         decodeColumn(buffer, bytes, child, at, at + 1, intMode, name, one, texts)
         out[i - from] = one[0]
       }
+      return
+    }
+    case ColumnKind.Arrow: {
+      const get = typedGetter(buffer, bytes, layout, intMode, name)
+      for (let i = from; i < to; i++) out[i - from] = get(i)
       return
     }
   }

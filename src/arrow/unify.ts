@@ -98,7 +98,10 @@ export function unifyBatches(batches: readonly RecordBatch[]): RecordBatch[] {
   const numColumns = first.schema.fields.length
   const targets: ColumnKind[] = []
   for (let c = 0; c < numColumns; c++) targets.push(targetKind(batches, c))
-  const fields = first.schema.fields.map((field, c) => new Field(field.name, arrowType(targets[c]!), true))
+  // A typed column (ColumnKind.Arrow) has one type in every batch: its first batch's.
+  const fields = first.schema.fields.map((field, c) =>
+    targets[c] === ColumnKind.Arrow ? field : new Field(field.name, arrowType(targets[c]!), true),
+  )
   const schema = new Schema(fields)
   return batches.map((batch) => {
     const columns = batch.data.children

@@ -24,7 +24,14 @@ import {
 import { ClosedError, reviveError, WorkerCrashedError } from '../errors.js'
 import { loadNative } from '../native.js'
 import { guardExit, type StoppableWorker } from './exit-guard.js'
-import { CONTROL_BLOCK_BYTES, Ctl, type Reply, type Request, type WorkerInit } from './protocol.js'
+import {
+  CONTROL_BLOCK_BYTES,
+  Ctl,
+  type DistributiveOmit,
+  type Reply,
+  type Request,
+  type WorkerInit,
+} from './protocol.js'
 import { startWorker } from './worker-flags.js'
 
 const WORKER_SCRIPT = new URL('../worker/main.js', import.meta.url)
@@ -37,7 +44,9 @@ export interface ReplyListener {
   onFailure(error: Error): void
 }
 
-export type ChannelOptions = Omit<WorkerInit, 'control' | 'port'> & { resourceLimits: ResourceLimits | null }
+export type ChannelOptions = DistributiveOmit<WorkerInit, 'control' | 'port'> & {
+  resourceLimits: ResourceLimits | null
+}
 
 /**
  * How long a stop waits for a worker that is awaiting asynchronous user code (a `runInWorker`
@@ -75,8 +84,9 @@ export class WorkerChannel implements StoppableWorker {
     this.#control = new Int32Array(control)
     this.#port = port1
     const { resourceLimits, ...rest } = options
-    const init: WorkerInit = { ...rest, control, port: port2 }
-    this.#busyTimeoutMs = options.busyTimeoutMs
+    const init = { ...rest, control, port: port2 } as WorkerInit
+    // How long the worker may wait for a lock (SQLite): bounds the wait for it at process exit.
+    this.#busyTimeoutMs = options.dialect === 'sqlite' ? options.busyTimeoutMs : 0
     this.#worker = startWorker(WORKER_SCRIPT, {
       workerData: init,
       transferList: [port2],

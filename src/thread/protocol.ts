@@ -95,7 +95,35 @@ export enum ColumnKind {
   Blob = 4,
   /** Values of several storage classes: a dense union whose children are the five kinds above. */
   Mixed = 5,
+  /**
+   * A column of one Arrow type named by `ColumnLayout.type` (a server database's typed column).
+   * Its buffers follow Arrow's IPC layout for that type; a List's child is `children[0]`.
+   */
+  Arrow = 6,
 }
+
+/**
+ * An Arrow data type as plain data, so it can cross the thread boundary (Arrow's own DataType
+ * objects do not survive structured clone). `hint` tells the row decoder how the database's
+ * client library would show the value (e.g. json text is parsed into an object).
+ */
+export type ArrowTypeDesc =
+  | { id: 'bool' }
+  | { id: 'int'; bits: 16 | 32 | 64 }
+  | { id: 'float'; bits: 32 | 64 }
+  | { id: 'utf8'; hint?: 'json' | 'time' }
+  | { id: 'binary' }
+  /** 128-bit two's complement little-endian unscaled values. */
+  | { id: 'decimal'; precision: number; scale: number }
+  /** Days since 1970-01-01 as Int32. */
+  | { id: 'date32' }
+  /** Microseconds since 1970-01-01 as Int64; `tz` null for a local ("without time zone") time. */
+  | { id: 'timestamp'; tz: string | null }
+  /** Microseconds since midnight as Int64. */
+  | { id: 'time64' }
+  /** Arrow's MonthDayNano interval: Int32 months, Int32 days, Int64 nanoseconds per value. */
+  | { id: 'interval' }
+  | { id: 'list'; child: ArrowTypeDesc }
 
 /**
  * Where one column's Arrow buffers live inside the batch's SharedArrayBuffer. Offsets are byte
@@ -117,6 +145,8 @@ export interface ColumnLayout {
   valuesBytes: number
   typeIds: number
   children: ColumnLayout[] | null
+  /** The column's Arrow type, for `ColumnKind.Arrow` only. */
+  type?: ArrowTypeDesc
 }
 
 /** One record batch: a buffer the worker wrote and will never touch again, and its layout. */
@@ -132,6 +162,8 @@ export interface SerializedError {
   message: string
   code?: string
   stack?: string
+  /** Server-reported fields of a database error (PostgreSQL: detail, constraint, position...). */
+  fields?: Record<string, string | number>
 }
 
 /** Requests, main → worker. `id` is unique per worker; replies carry it back. */
@@ -183,6 +215,8 @@ export type Reply =
        * in the addon's interrupt registry, for `WorkerChannel.interrupt`.
        */
       nativeId?: number
+      /** The server process serving this worker's connection (PostgreSQL). */
+      backendPid?: number
     }
   | {
       kind: 'started'
@@ -203,8 +237,23 @@ export type Reply =
   | { kind: 'ok'; id: number; value: unknown; inTransaction: boolean }
   | { kind: 'error'; id: number; error: SerializedError; inTransaction: boolean }
 
-/** What the main thread passes to a new worker in `workerData`. */
-export interface WorkerInit {
+/** What the main thread passes to a new worker in `workerData`, tagged by dialect. */
+export type WorkerInit = SqliteWorkerInit | PostgresWorkerInit
+
+/** `Omit` applied to each member of a union separately. */
+export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+
+export interface PostgresWorkerInit {
+  dialect: 'postgresql'
+  control: SharedArrayBuffer
+  port: MessagePort
+  /** Connection string for `pg` (the engine URL with its scheme normalised). */
+  connectionString: string
+  setup: string | null
+}
+
+export interface SqliteWorkerInit {
+  dialect: 'sqlite'
   control: SharedArrayBuffer
   port: MessagePort
   filename: string

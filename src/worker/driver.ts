@@ -10,6 +10,7 @@ type MaybePromise<T> = T | Promise<T>
 
 /** What running one statement produced. */
 export type StatementOutcome =
+  /** `lastInsertRowid` is SQLite's; other dialects report 0n. */
   | { returnsRows: false; rowcount: number; lastInsertRowid: bigint }
   | { returnsRows: true; columns: string[]; cursor: RowCursor }
 
@@ -27,8 +28,15 @@ export interface RowCursor {
 }
 
 export interface Driver {
-  /** Whether a transaction is open on the connection. */
+  /** Whether a transaction is open on the connection (PostgreSQL: also when it has failed). */
   readonly inTransaction: boolean
+  /**
+   * Present on an asynchronous driver (its I/O needs the worker's event loop): asks the server
+   * to stop the statement on the wire. The executor then idles on `Atomics.waitAsync` instead of
+   * `Atomics.wait`, and keeps reading its port while a statement is in flight, so that a
+   * `cancel` for the running request reaches this method.
+   */
+  cancelRunning?(): void
   /** The raw connection handed to `setup` modules and `runInWorker` functions. */
   readonly raw: unknown
   execute(sql: string, params: BoundParams): MaybePromise<StatementOutcome>
@@ -38,5 +46,5 @@ export interface Driver {
   executeMany(sql: string, paramsList: Iterable<BoundParams>): MaybePromise<number>
   /** Rolls back whatever transaction is open, leaving the connection in autocommit. */
   rollbackAll(): MaybePromise<void>
-  close(): void
+  close(): MaybePromise<void>
 }

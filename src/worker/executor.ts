@@ -49,6 +49,48 @@ export class Executor {
     this.#port = port
     this.#control = control
     this.#publishRunning = publishRunning
+    // An async driver's worker never blocks in Atomics.wait, so it always wants the notify:
+    // `sleeping` stays 1 (only this thread writes it) and the main thread notifies on every ring.
+    if (this.#async) Atomics.store(control, Ctl.sleeping, 1)
+    // A pending waitAsync does not keep this thread's event loop alive, nor does a paused
+    // socket (backpressure): without a ref'd handle the worker would end as if done. This timer
+    // keeps it serving; the main thread still decides the process's liveness (it unrefs the
+    // Worker while nothing is owed).
+    if (this.#async) setInterval(() => {}, 2 ** 30)
+  }
+
+  /** Whether the driver does its I/O on this thread's event loop (see `Driver.cancelRunning`). */
+  get #async(): boolean {
+    return this.#driver.cancelRunning !== undefined
+  }
+
+  /**
+   * Awaits `pending` while still reading the port (async drivers only): a `cancel` for the
+   * running request must reach the driver while its statement is on the wire. The doorbell is
+   * read before each pump, so a message posted after the read settles the waitAsync at once.
+   * A wait left pending when `pending` wins settles at the next ring, harmlessly.
+   */
+  async #settle(pending: Promise<void>): Promise<void> {
+    if (!this.#async) return pending
+    let settled = false
+    const finished = pending.then(
+      () => {
+        settled = true
+      },
+      () => {
+        settled = true
+      },
+    )
+    while (!settled) {
+      const seen = Atomics.load(this.#control, Ctl.doorbell)
+      this.#pump()
+      if (settled) break
+      // A stop ends the statement on the wire too; the worker exits once it has settled.
+      if (this.#stopRequested()) this.#driver.cancelRunning?.()
+      const wait = Atomics.waitAsync(this.#control, Ctl.doorbell, seen)
+      if (wait.async) await Promise.race([finished, wait.value])
+    }
+    return pending
   }
 
   /**
@@ -76,6 +118,12 @@ export class Executor {
       const seen = Atomics.load(this.#control, Ctl.doorbell)
       this.#pump()
       if (this.#queue.length > 0 || (this.#stream && this.#stream.credit > 0)) continue
+      if (this.#async) {
+        // Idle without blocking the event loop: the driver's socket needs it.
+        const wait = Atomics.waitAsync(this.#control, Ctl.doorbell, seen)
+        if (wait.async) await wait.value
+        continue
+      }
       Atomics.store(this.#control, Ctl.sleeping, 1)
       Atomics.wait(this.#control, Ctl.doorbell, seen)
       Atomics.store(this.#control, Ctl.sleeping, 0)
@@ -92,7 +140,7 @@ export class Executor {
   async #awaiting(pending: Promise<void>): Promise<void> {
     Atomics.store(this.#control, Ctl.awaiting, 1)
     try {
-      await pending
+      await this.#settle(pending)
     } finally {
       Atomics.store(this.#control, Ctl.awaiting, 0)
     }
@@ -119,7 +167,11 @@ export class Executor {
           // A streaming result stops here, between batches. Otherwise the id is remembered:
           // if its request is still queued, it is skipped when its turn comes.
           if (this.#closeStream(message.id)) this.#postAbort(message.id)
-          else this.#cancelled.add(message.id)
+          else {
+            this.#cancelled.add(message.id)
+            // An async driver's statement for this request is on the wire: stop it there.
+            if (Atomics.load(this.#control, Ctl.runningId) === message.id) this.#driver.cancelRunning?.()
+          }
           break
         default:
           this.#queue.push(message)

@@ -1,19 +1,21 @@
 /**
- * Worker entry point: open the connection, run the `setup` module, say ready, then serve.
+ * Worker entry point: open the connection of the dialect the init names, run the `setup`
+ * module, say ready, then serve.
  */
 import { workerData } from 'node:worker_threads'
-import { Ctl, type WorkerInit } from '../thread/protocol.js'
+import { Ctl, type PostgresWorkerInit, type SqliteWorkerInit, type WorkerInit } from '../thread/protocol.js'
+import type { Driver } from './driver.js'
 import { Executor } from './executor.js'
 import { NativeReader } from './native-driver.js'
 import { InterruptibleDriver } from './native-interrupt.js'
 import { postReply, serializeError } from './replies.js'
 import { SqliteDriver } from './sqlite-driver.js'
 
-const init = workerData as WorkerInit
-const control = new Int32Array(init.control)
+const data = workerData as WorkerInit
+const control = new Int32Array(data.control)
 
 /** Attaches the native addon to the connection as `init.native` asks; null on the JS path. */
-function attachNative(driver: SqliteDriver): NativeReader | null {
+function attachNative(driver: SqliteDriver, init: SqliteWorkerInit): NativeReader | null {
   const mode = init.native ?? 'off'
   if (mode === 'off') return null
   try {
@@ -27,17 +29,20 @@ function attachNative(driver: SqliteDriver): NativeReader | null {
   }
 }
 
-async function open(): Promise<{ driver: SqliteDriver; native: NativeReader | null }> {
+async function runSetup(setup: string | null, raw: unknown): Promise<void> {
+  if (!setup) return
+  const module = (await import(setup)) as { default?: unknown }
+  if (typeof module.default !== 'function') {
+    throw new TypeError(`setup module ${setup} has no default export function`)
+  }
+  await module.default(raw)
+}
+
+async function open(init: SqliteWorkerInit): Promise<{ driver: SqliteDriver; native: NativeReader | null }> {
   const driver = new SqliteDriver(init)
   try {
-    const native = attachNative(driver)
-    if (init.setup) {
-      const module = (await import(init.setup)) as { default?: unknown }
-      if (typeof module.default !== 'function') {
-        throw new TypeError(`setup module ${init.setup} has no default export function`)
-      }
-      await module.default(driver.raw)
-    }
+    const native = attachNative(driver, init)
+    await runSetup(init.setup, driver.raw)
     return { driver, native }
   } catch (error) {
     driver.close()
@@ -46,12 +51,12 @@ async function open(): Promise<{ driver: SqliteDriver; native: NativeReader | nu
 }
 
 /**
- * Ends this worker after the main thread asked it to stop: the database is closed here, outside
- * any better-sqlite3 call, so nothing can fail while the thread is being torn down.
+ * Ends this worker after the main thread asked it to stop: the connection is closed here,
+ * outside any database call, so nothing can fail while the thread is being torn down.
  */
-function exitStopped(driver: SqliteDriver): never {
+async function exitStopped(driver: Driver): Promise<never> {
   try {
-    driver.close()
+    await driver.close()
   } finally {
     Atomics.store(control, Ctl.stopped, 1)
     Atomics.notify(control, Ctl.stopped)
@@ -59,8 +64,32 @@ function exitStopped(driver: SqliteDriver): never {
   }
 }
 
-try {
-  const { driver, native } = await open()
+/**
+ * PostgreSQL: one `pg` connection. When the server connection is lost the worker posts what it
+ * owes and exits, so the engine starts a fresh worker (and connection) for its next call.
+ */
+async function servePostgres(init: PostgresWorkerInit): Promise<never> {
+  const { loadPg } = await import('../dialects/postgres/load.js')
+  const { PgDriver } = await import('../dialects/postgres/driver.js')
+  const pg = await loadPg()
+  const driver = await PgDriver.open(pg, init.connectionString, () => {
+    setTimeout(() => process.exit(3), 10)
+  })
+  try {
+    await runSetup(init.setup, driver.raw)
+  } catch (error) {
+    await driver.close()
+    throw error
+  }
+  const publishRunning = (id: number) => Atomics.store(control, Ctl.runningId, id)
+  const executor = new Executor(driver, init.port, control, publishRunning)
+  executor.post({ kind: 'ready', id: 0, backendPid: driver.backendPid })
+  await executor.serve()
+  return exitStopped(driver)
+}
+
+async function serveSqlite(init: SqliteWorkerInit): Promise<never> {
+  const { driver, native } = await open(init)
   // With the addon attached the main thread can interrupt statements: report those as aborts.
   const served = native ? new InterruptibleDriver(driver, control) : driver
   const publishRunning = native
@@ -70,9 +99,13 @@ try {
   // Id 0 is the start-up handshake: an error there fails every call queued on this worker.
   executor.post(native ? { kind: 'ready', id: 0, nativeId: native.id } : { kind: 'ready', id: 0 })
   await executor.serve()
-  exitStopped(driver)
+  return exitStopped(driver)
+}
+
+try {
+  await (data.dialect === 'postgresql' ? servePostgres(data) : serveSqlite(data))
 } catch (error) {
-  postReply(init.port, control, {
+  postReply(data.port, control, {
     kind: 'error',
     id: 0,
     inTransaction: false,

@@ -15,10 +15,12 @@ export function postReply(port: MessagePort, control: Int32Array, reply: Reply):
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code
+    const fields = (error as { fields?: SerializedError['fields'] }).fields
     return {
       name: error.name,
       message: error.message,
       ...(typeof code === 'string' ? { code } : {}),
+      ...(fields ? { fields } : {}),
       ...(error.stack ? { stack: error.stack } : {}),
     }
   }
