@@ -40,9 +40,13 @@ function scan(sql: string): Scan {
       let depth = 1
       i += 2
       while (i < n && depth > 0) {
-        if (sql[i] === '/' && sql[i + 1] === '*') depth++, (i += 2)
-        else if (sql[i] === '*' && sql[i + 1] === '/') depth--, (i += 2)
-        else i++
+        if (sql[i] === '/' && sql[i + 1] === '*') {
+          depth++
+          i += 2
+        } else if (sql[i] === '*' && sql[i + 1] === '/') {
+          depth--
+          i += 2
+        } else i++
       }
     } else if (c === '$') {
       const param = /^\$(\d+)/.exec(sql.slice(i, i + 12))
