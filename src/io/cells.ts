@@ -8,7 +8,14 @@ import type { RecordBatch } from 'apache-arrow'
 /** One SQLite value as the text writers see it. */
 export type Cell = null | bigint | number | string | Uint8Array
 
-/** How BLOBs become text: base64 (RFC 4648, with padding) or lowercase hex. */
+/**
+ * How BLOBs become text in CSV and NDJSON: base64 (RFC 4648, with padding) or lowercase hex.
+ *
+ * @example
+ * ```ts
+ * await result.writeCSV('out.csv', { blobs: 'hex' }) // x'00ff' is written 00ff
+ * ```
+ */
 export type BlobEncoding = 'base64' | 'hex'
 
 /** Rows a text writer encodes into one chunk. */

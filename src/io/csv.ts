@@ -21,7 +21,14 @@ import {
 import type { Destination } from './sink.js'
 import { type Chunk, type WriteOptions, type WriteStats, writeChunks } from './write.js'
 
-/** Options of `writeCSV`. */
+/**
+ * Options of `writeCSV`.
+ *
+ * @example
+ * ```ts
+ * await result.writeCSV('out.tsv', { delimiter: '\t', newline: '\n', nullValue: 'NULL', blobs: 'hex' })
+ * ```
+ */
 export interface CsvOptions extends WriteOptions {
   /** Write a first line of column names (default true). */
   header?: boolean

@@ -20,16 +20,37 @@ import type { Destination } from './sink.js'
 import { stableBatches } from './stable-batches.js'
 import { type Chunk, type WriteOptions, type WriteStats, writeChunks } from './write.js'
 
-/** Arrow IPC's two formats: 'file' (with a footer for random access) or 'stream'. */
+/**
+ * Arrow IPC's two formats: 'file' (with a footer for random access) or 'stream'.
+ *
+ * @example
+ * ```ts
+ * await result.writeIPC(socket, { format: 'stream' })
+ * ```
+ */
 export type IpcFormat = 'file' | 'stream'
 
-/** Options of `writeIPC`. */
+/**
+ * Options of `writeIPC`.
+ *
+ * @example
+ * ```ts
+ * await result.writeIPC('events.arrows', { format: 'stream' })
+ * ```
+ */
 export interface IpcWriteOptions extends WriteOptions {
   /** 'file' (default) or 'stream'. */
   format?: IpcFormat
 }
 
-/** Options of `toIPC`. */
+/**
+ * Options of `toIPC`.
+ *
+ * @example
+ * ```ts
+ * const bytes = await result.toIPC({ format: 'file' })
+ * ```
+ */
 export interface IpcOptions {
   /** 'stream' (default, as apache-arrow's `tableToIPC`) or 'file'. */
   format?: IpcFormat

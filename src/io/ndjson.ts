@@ -20,7 +20,14 @@ import {
 import type { Destination } from './sink.js'
 import { type Chunk, type WriteOptions, type WriteStats, writeChunks } from './write.js'
 
-/** Options of `writeNDJSON`. */
+/**
+ * Options of `writeNDJSON`.
+ *
+ * @example
+ * ```ts
+ * await result.writeNDJSON('out.ndjson', { blobs: 'hex' })
+ * ```
+ */
 export interface NdjsonOptions extends WriteOptions {
   /** How BLOBs are written: 'base64' (default) or 'hex'. */
   blobs?: BlobEncoding

@@ -15,10 +15,24 @@ import { ColumnKind } from '../thread/protocol.js'
 import { stableBatches } from './stable-batches.js'
 import { type Chunk, type WriteOptions, type WriteStats, writeChunks } from './write.js'
 
-/** Parquet compression codecs offered. */
+/**
+ * Parquet compression codecs offered ('lz4' is LZ4_RAW).
+ *
+ * @example
+ * ```ts
+ * await result.writeParquet('out.parquet', { compression: 'zstd' })
+ * ```
+ */
 export type ParquetCompression = 'uncompressed' | 'snappy' | 'gzip' | 'brotli' | 'zstd' | 'lz4'
 
-/** Options of `writeParquet`. */
+/**
+ * Options of `writeParquet`.
+ *
+ * @example
+ * ```ts
+ * await result.writeParquet('out.parquet', { rowGroupRows: 1 << 20, compression: 'snappy' })
+ * ```
+ */
 export interface ParquetOptions extends WriteOptions {
   /** Compression codec (default 'snappy'). */
   compression?: ParquetCompression

@@ -7,10 +7,25 @@ import { type FileHandle, open, rm } from 'node:fs/promises'
 import type { Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 
-/** A file path (string or `file:` URL) or a Writable stream (a file stream, stdout, an HTTP response). */
+/**
+ * A file path (string or `file:` URL) or a Writable stream (a file stream, stdout, an HTTP response).
+ *
+ * @example
+ * ```ts
+ * await result.writeCSV('out.csv')                      // a path
+ * await result.writeNDJSON(response)                    // an http.ServerResponse, ended after
+ * ```
+ */
 export type Destination = string | URL | NodeJS.WritableStream | Writable
 
-/** Options every writer accepts about its destination. */
+/**
+ * Options every writer accepts about its destination.
+ *
+ * @example
+ * ```ts
+ * await result.writeNDJSON(process.stdout, { end: false })
+ * ```
+ */
 export interface SinkOptions {
   /**
    * For a stream destination: end it when the write is done (default true, as `pipeline` does).

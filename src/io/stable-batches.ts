@@ -16,7 +16,19 @@ import { arrowType, kindOfType } from '../arrow/batch-data.js'
 import { convert, unifyBatches } from '../arrow/unify.js'
 import { ColumnKind } from '../thread/protocol.js'
 
-/** A batch whose column types cannot be converted to the schema already written. */
+/**
+ * A streamed write (Arrow IPC, Parquet) met a batch whose column types cannot be converted to
+ * the schema it had already written (code `ERR_SQLAIO_SCHEMA_CHANGED`).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await result.writeIPC('out.arrow')
+ * } catch (error) {
+ *   if (error instanceof IncompatibleBatchError) console.error(error.message) // names the column
+ * }
+ * ```
+ */
 export class IncompatibleBatchError extends Error {
   readonly code = 'ERR_SQLAIO_SCHEMA_CHANGED'
   constructor(column: string, written: DataType, found: DataType, row: number) {
@@ -29,7 +41,7 @@ export class IncompatibleBatchError extends Error {
   }
 }
 
-/** What to do with a column that is all NULL in the first two batches of a longer result. */
+/** What to do with a column that is all NULL in the first two batches of a longer result (internal). */
 export type NullColumns = 'union' | 'null'
 
 /** Converts `batch` to `schema`, or throws when a column does not fit. */

@@ -8,7 +8,14 @@ import type { CancelOptions } from '../cancel.js'
 import type { AsyncResult } from '../result.js'
 import { type Destination, openSink, type SinkOptions } from './sink.js'
 
-/** Progress of a write, reported after each chunk. */
+/**
+ * Progress of a write, reported after each chunk.
+ *
+ * @example
+ * ```ts
+ * await result.writeCSV('out.csv', { onProgress: ({ rows, bytes }) => console.log(rows, bytes) })
+ * ```
+ */
 export interface WriteProgress {
   /** Rows encoded so far. */
   rows: number
@@ -16,10 +23,25 @@ export interface WriteProgress {
   bytes: number
 }
 
-/** What a finished write reports. */
+/**
+ * What a finished write reports.
+ *
+ * @example
+ * ```ts
+ * const { rows, bytes } = await result.writeIPC('out.arrow')
+ * ```
+ */
 export type WriteStats = WriteProgress
 
-/** Options every `write*` method accepts. */
+/**
+ * Options every `write*` method accepts: cancellation (`signal`, `timeoutMs`, covering the whole
+ * write), what to do with a stream destination at the end, and progress.
+ *
+ * @example
+ * ```ts
+ * await result.writeCSV('out.csv', { signal: AbortSignal.timeout(60_000) })
+ * ```
+ */
 export interface WriteOptions extends CancelOptions, SinkOptions {
   /** Called after each chunk reaches the destination (for a progress line). */
   onProgress?: (progress: WriteProgress) => void
