@@ -248,6 +248,19 @@ test('writeParquet reads back equal through parquet-wasm, over several row group
   assert.deepEqual(tableRows(table), want)
 })
 
+test('writeParquet counts every row of a result of many batches and row groups', async () => {
+  const engine = tempEngine({ batchRows: 10_000 })
+  const path = outPath('count.parquet')
+  const stats = await (await engine.execute(countSql(300_000))).writeParquet(path, { rowGroupRows: 65_536 })
+  assert.equal(stats.rows, 300_000)
+  const file = await parquet.ParquetFile.fromFile(new Blob([readFileSync(path)]))
+  assert.equal(file.metadata().fileMetadata().numRows(), 300_000)
+  assert.equal(file.metadata().numRowGroups(), 5)
+  const x = tableFromIPC(parquet.readParquet(readFileSync(path)).intoIPCStream()).getChild('x')!
+  assert.equal(x.get(0), 1n)
+  assert.equal(x.get(299_999), 300_000n)
+})
+
 test('writeParquet refuses a mixed-type column with an error naming it, and leaves no file', async () => {
   const engine = await fixture()
   const path = outPath('mixed.parquet')

@@ -165,12 +165,15 @@ async function* parquetChunks(
       properties,
     )
     for await (const bytes of output) {
-      yield { bytes, rows: pulled.rows - reported }
+      const rows = pulled.rows - reported
       reported = pulled.rows
+      yield { bytes, rows }
     }
   } catch (error) {
     throw pulled.failure ?? error
   }
+  // Rows handed over after the last chunk came out (the footer may come first) still count.
+  if (pulled.rows > reported) yield { bytes: new Uint8Array(0), rows: pulled.rows - reported }
   // parquet-wasm ends its output without an error when its input fails after the first batch.
   if (pulled.failure) throw pulled.failure
   if (!pulled.done) throw new Error('parquet-wasm ended the file before the last batch was written')
