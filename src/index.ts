@@ -11,6 +11,22 @@ export {
   TimeoutError,
   WorkerCrashedError,
 } from './errors.js'
+export {
+  type BlobEncoding,
+  type CsvOptions,
+  type Destination,
+  IncompatibleBatchError,
+  type IpcFormat,
+  type IpcOptions,
+  type IpcWriteOptions,
+  type NdjsonOptions,
+  type ParquetCompression,
+  type ParquetOptions,
+  type SinkOptions,
+  type WriteOptions,
+  type WriteProgress,
+  type WriteStats,
+} from './io/index.js'
 export { nativeAvailable } from './native.js'
 export type { EngineOptions, ExecuteOptions, Logger } from './options.js'
 export type { CompiledQuery, Params, Statement } from './params.js'

@@ -7,6 +7,7 @@ import { type IntMode, type Row, RowDecoder, type RowMode } from './arrow/row-de
 import { unifyBatches } from './arrow/unify.js'
 import { Cancel, type CancelOptions } from './cancel.js'
 import { type AbortError, type CallSite, describeSite, ResultError } from './errors.js'
+import * as io from './io/index.js'
 import type { ResultStream } from './result-stream.js'
 import type { BatchMessage, Reply } from './thread/protocol.js'
 
@@ -344,6 +345,70 @@ export class AsyncResult implements AsyncIterable<Row> {
     const vector = (await this.toArrow(options)).getChild(name)
     if (!vector) throw new RangeError(`column(): no column named "${name}"`)
     return vector
+  }
+
+  /**
+   * Writes the remaining rows as Arrow IPC ('file' format by default, or 'stream') to a path or
+   * a Writable stream, a batch at a time with backpressure. Resolves with rows and bytes written.
+   *
+   * @example
+   * ```ts
+   * await (await engine.execute('SELECT * FROM events')).writeIPC('events.arrow')
+   * ```
+   */
+  writeIPC(destination: io.Destination, options?: io.IpcWriteOptions): Promise<io.WriteStats> {
+    return io.writeIPC(this, destination, options)
+  }
+
+  /**
+   * The remaining rows as Arrow IPC bytes ('stream' format by default, or 'file').
+   *
+   * @example
+   * ```ts
+   * const bytes = await (await engine.execute('SELECT * FROM events')).toIPC()
+   * const table = tableFromIPC(bytes)
+   * ```
+   */
+  toIPC(options?: io.IpcOptions): Promise<Uint8Array> {
+    return io.toIPC(this, options)
+  }
+
+  /**
+   * Writes the remaining rows as CSV (RFC 4180: header line, CRLF, quotes doubled; NULL an empty
+   * field, the empty string `""`; integers exact, BLOBs base64). Streams batch by batch.
+   *
+   * @example
+   * ```ts
+   * await (await engine.execute('SELECT * FROM users')).writeCSV('users.csv')
+   * ```
+   */
+  writeCSV(destination: io.Destination, options?: io.CsvOptions): Promise<io.WriteStats> {
+    return io.writeCSV(this, destination, options)
+  }
+
+  /**
+   * Writes the remaining rows as NDJSON, one object per line (integers exact, BLOBs base64).
+   *
+   * @example
+   * ```ts
+   * await (await engine.execute('SELECT * FROM users')).writeNDJSON(process.stdout, { end: false })
+   * ```
+   */
+  writeNDJSON(destination: io.Destination, options?: io.NdjsonOptions): Promise<io.WriteStats> {
+    return io.writeNDJSON(this, destination, options)
+  }
+
+  /**
+   * Writes the remaining rows as a Parquet file, a row group at a time. Needs the optional
+   * package `parquet-wasm` (`npm install parquet-wasm`).
+   *
+   * @example
+   * ```ts
+   * await (await engine.execute('SELECT * FROM events')).writeParquet('events.parquet')
+   * ```
+   */
+  writeParquet(path: string | URL, options?: io.ParquetOptions): Promise<io.WriteStats> {
+    return io.writeParquet(this, path, options)
   }
 
   /** A read whose signal had already fired: like any cancelled read, it closes the result. */

@@ -67,8 +67,11 @@ function asUnion(data: Data): Data {
   } as never)
 }
 
-/** Converts one column's data to `target` kind (only widenings that `unifyBatches` chooses). */
-function convert(data: Data, target: ColumnKind): Data {
+/**
+ * Converts one column's data to `target` kind (only widenings that `unifyBatches` chooses:
+ * from all-NULL to any kind, or from any kind to a union).
+ */
+export function convert(data: Data, target: ColumnKind): Data {
   const kind = kindOfType(data.type)
   if (kind === target) return data
   if (kind === ColumnKind.Null) {
