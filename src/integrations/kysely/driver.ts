@@ -64,12 +64,17 @@ export class SqlaioConnection implements DatabaseConnection {
         yield toQueryResult(result)
         return
       }
-      // Rows arrive a record batch per round trip; fetchmany slices the batch in hand.
-      for (;;) {
-        const rows = await result.fetchmany<R>(size, options)
-        if (rows.length === 0) return
-        yield { rows }
+      // The result's own iterator reads a record batch per round trip and lets the event loop
+      // run every few milliseconds, so a long stream never holds the main thread.
+      let rows: R[] = []
+      for await (const row of result) {
+        rows.push(row as R)
+        if (rows.length === size) {
+          yield { rows }
+          rows = []
+        }
       }
+      if (rows.length > 0) yield { rows }
     } finally {
       result.close()
     }
