@@ -339,3 +339,35 @@ test('destroy() closes the dialect connections but leaves the engine open', asyn
   assert.equal(await engine.scalar('SELECT count(*) FROM person'), 3)
   await assert.rejects(db.selectFrom('person').selectAll().execute(), /destroyed/)
 })
+
+test('a connection left inside a raw BEGIN is closed on release, rolling it back', async (t) => {
+  const { engine, db } = await setup()
+  t.after(() => db.destroy())
+  await sql`BEGIN`.execute(db)
+  await db.insertInto('person').values({ name: 'autocommit', age: 1 }).execute()
+  assert.equal(await engine.scalar('SELECT count(*) FROM person'), 1)
+  await db.connection().execute(async (conn) => {
+    await sql`BEGIN`.execute(conn)
+    await conn.insertInto('person').values({ name: 'never committed', age: 2 }).execute()
+  })
+  assert.equal(await engine.scalar('SELECT count(*) FROM person'), 1)
+})
+
+test('isolation levels and access modes are refused', async (t) => {
+  const { db } = await setup()
+  t.after(() => db.destroy())
+  await assert.rejects(
+    db
+      .transaction()
+      .setIsolationLevel('serializable')
+      .execute(async () => {}),
+    TypeError,
+  )
+  await assert.rejects(
+    db
+      .transaction()
+      .setAccessMode('read only')
+      .execute(async () => {}),
+    TypeError,
+  )
+})
