@@ -35,6 +35,12 @@ type Method = Parameters<AsyncRemoteCallback>[2]
 /**
  * What the callback answers: rows as arrays (`get`: the first row itself, or undefined), and for
  * statements that return no rows, `changes` and `lastInsertRowid` as better-sqlite3 reports them.
+ *
+ * @example
+ * ```ts
+ * const result = (await db.update(users).set({ active: false })) as SqlaioRemoteResult
+ * console.log(`${result.changes} users deactivated`)
+ * ```
  */
 export interface SqlaioRemoteResult {
   rows: unknown[] | undefined

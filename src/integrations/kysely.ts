@@ -17,7 +17,7 @@ import type { Engine } from '../index.js'
 import { type SqlaioConnection, SqlaioDriver } from './kysely/driver.js'
 
 export { CancelPlugin } from './kysely/cancel-plugin.js'
-export type { SqlaioConnection, SqlaioDriver } from './kysely/driver.js'
+export type { SqlaioConnection } from './kysely/driver.js'
 
 /** Kysely's own pieces for one SQL dialect: how it compiles, adapts and introspects. */
 interface DialectParts {
@@ -29,7 +29,7 @@ interface DialectParts {
 /**
  * Kysely's parts for each `engine.dialect`. PostgreSQL's (`PostgresAdapter`,
  * `PostgresQueryCompiler`, `PostgresIntrospector`) join this table under its dialect name once
- * sqlaio has a PostgreSQL engine; the driver is the same for both.
+ * sqlaio has a PostgreSQL engine; the driver only talks to the Engine and stays as it is.
  */
 const PARTS: Record<Engine['dialect'], DialectParts> = {
   sqlite: {
@@ -39,7 +39,20 @@ const PARTS: Record<Engine['dialect'], DialectParts> = {
   },
 }
 
-/** Options of `SqlaioDialect`. */
+/**
+ * Options of `SqlaioDialect`.
+ *
+ * @example
+ * ```ts
+ * const config: SqlaioDialectConfig = {
+ *   engine,
+ *   maxIdleConnections: 4,
+ *   onCreateConnection: async ({ connection }) => {
+ *     await connection.exec('PRAGMA foreign_keys = ON')
+ *   },
+ * }
+ * ```
+ */
 export interface SqlaioDialectConfig {
   /** The engine queries run on. `db.destroy()` closes the dialect's connections, not the engine. */
   engine: Engine

@@ -27,9 +27,22 @@ function toQueryResult<R>(result: AsyncResult): QueryResult<R> {
   }
 }
 
-/** One Kysely connection: a pinned sqlaio Connection and the transaction Kysely opened on it. */
+/**
+ * One Kysely connection: a sqlaio Connection pinned to one worker, and the transaction Kysely
+ * opened on it. `SqlaioDialectConfig.onCreateConnection` receives it.
+ *
+ * @example
+ * ```ts
+ * new SqlaioDialect({
+ *   engine,
+ *   onCreateConnection: ({ connection }) => connection.exec('PRAGMA cache_size = -64000'),
+ * })
+ * ```
+ */
 export class SqlaioConnection implements DatabaseConnection {
+  /** The pinned sqlaio Connection. */
   readonly connection: Connection
+  /** The transaction Kysely began on it, until its commit or rollback. */
   transaction: Transaction | null = null
 
   constructor(connection: Connection) {
