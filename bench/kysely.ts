@@ -6,7 +6,7 @@
  * to bench/results/kysely.md with the raw figures in kysely.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { cpus } from 'node:os'
+import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { kyselyPlan } from './cases.js'
 import { nativeAvailable } from './clients/sqlaio.js'
@@ -36,6 +36,7 @@ function table(result: CaseResult): string {
 }
 
 const plans = kyselyPlan(quick)
+const loadAtStart = loadavg()[0]!
 refDatabase(100_000)
 const results: CaseResult[] = []
 for (const plan of plans) {
@@ -48,7 +49,9 @@ for (const plan of plans) {
   results.push(reply.result)
 }
 const cpu = cpus()
-const machine = `Node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, sqlaio native ${nativeAvailable() ? 'on' : 'off'}`
+// The load average says how shared the machine was: on a busy one, every figure is noisier.
+const load = `load average ${loadAtStart.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`
+const machine = `Node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, sqlaio native ${nativeAvailable() ? 'on' : 'off'}, ${load}`
 const markdown = `## Kysely dialects (${new Date().toISOString().slice(0, 10)}, ${machine})\n\n${results.map(table).join('\n')}`
 console.log(markdown)
 if (!quick) {
