@@ -9,6 +9,8 @@ export type CaseSpec =
   | { kind: 'concurrent'; rows: number; connections: number }
   | { kind: 'insert'; rows: number }
   | { kind: 'stream'; rows: number; copies: number }
+  | { kind: 'kysely-scan'; rows: number }
+  | { kind: 'kysely-point'; rows: number; calls: number }
 
 export interface CasePlan {
   id: string
@@ -107,6 +109,27 @@ export function plan(quick: boolean): CasePlan[] {
       // comes from the isolated run anyway.
       warmup: 0,
       rounds: 1,
+    },
+  ]
+}
+
+/** `npm run bench:kysely`: Kysely's query builder over sqlaio's dialect and two others. */
+export function kyselyPlan(quick: boolean): CasePlan[] {
+  const rounds = quick ? 1 : 3
+  return [
+    {
+      id: 'kysely-scan-100k',
+      title: 'Kysely select of 100k rows',
+      spec: { kind: 'kysely-scan', rows: 100 * K },
+      warmup: 1,
+      rounds,
+    },
+    {
+      id: 'kysely-point',
+      title: 'Kysely point lookups by primary key (100k rows)',
+      spec: { kind: 'kysely-point', rows: 100 * K, calls: quick ? 500 : 2000 },
+      warmup: 1,
+      rounds,
     },
   ]
 }

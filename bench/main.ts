@@ -3,30 +3,18 @@
  * contender once more alone in a fresh process for its peak RSS, and writes the JSON results,
  * the Markdown table, the SVG chart, and the SPEC §6 budget verdicts.
  */
-import { fork } from 'node:child_process'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { type CasePlan, plan } from './cases.js'
 import { nativeAvailable } from './clients/sqlaio.js'
 import { refDatabase } from './data.js'
 import { writeReports } from './report/write.js'
-import type { BenchResult, CaseResult, Failure, RunnerReply } from './result.js'
+import type { BenchResult, CaseResult, Failure } from './result.js'
+import { runCase } from './run-case.js'
 
 const quick = process.argv.includes('--quick')
 
 const failures: Failure[] = []
-
-/** Runs `casePlan` in a fresh process (with gc exposed, so runs start from a collected heap). */
-function runCase(casePlan: CasePlan): Promise<RunnerReply> {
-  return new Promise((resolve) => {
-    const child = fork(new URL('./runner.js', import.meta.url), [JSON.stringify(casePlan)], {
-      execArgv: ['--expose-gc'],
-    })
-    let reply: RunnerReply | null = null
-    child.on('message', (message) => (reply = message as RunnerReply))
-    child.on('exit', (code) => resolve(reply ?? { error: `runner exited with code ${code} without a reply` }))
-  })
-}
 
 /**
  * Peak RSS is taken from a process that runs only that contender, once: in the shared process

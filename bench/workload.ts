@@ -7,6 +7,7 @@ import type { ContenderEntry } from './contender.js'
 import { refDatabase } from './data.js'
 import { CONCURRENT_BASELINES, concurrentContenders } from './workloads/concurrent.js'
 import { INSERT_BASELINES, insertContenders } from './workloads/insert.js'
+import { KYSELY_BASELINES, kyselyContenders, kyselyPoint, kyselyScan } from './workloads/kysely.js'
 import { LATENCY_BASELINES, latencyContenders, latencyQuery } from './workloads/latency.js'
 import { SCAN_BASELINES, scanContenders } from './workloads/scan.js'
 import { streamContenders, streamSql } from './workloads/stream.js'
@@ -46,6 +47,18 @@ export function workload(spec: CaseSpec): Workload {
         contenders: streamContenders(refDatabase(spec.rows), streamSql(spec.rows, spec.copies)),
         rowsPerRun: spec.rows * spec.copies,
         baselines: [],
+      }
+    case 'kysely-scan':
+      return {
+        contenders: kyselyContenders(refDatabase(spec.rows), kyselyScan, true),
+        rowsPerRun: spec.rows,
+        baselines: KYSELY_BASELINES,
+      }
+    case 'kysely-point':
+      return {
+        contenders: kyselyContenders(refDatabase(spec.rows), kyselyPoint(spec.rows, spec.calls), false),
+        rowsPerRun: spec.calls,
+        baselines: KYSELY_BASELINES,
       }
   }
 }
