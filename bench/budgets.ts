@@ -1,5 +1,5 @@
 /**
- * The SPEC §6 budgets, checked against a run's summaries. A budget whose case or contender did
+ * The performance budgets, checked against a run's summaries. A budget whose case or contender did
  * not run (a quick run, no native addon) is reported as not measured, never as met.
  */
 import { num, range } from './report/format.js'
@@ -72,7 +72,7 @@ function budgets(): Budget[] {
         read: ratio(POST),
       },
       {
-        // §6 asks that fetchall() yield between batches; a stall within the 20 ms budget shows it does.
+        // The budgets ask that fetchall() yield between batches; a stall within the 20 ms budget shows it does.
         budget: 'fetchall() of 1M rows yields between batches: longest stall ≤ 20 ms',
         caseId: 'scan-1M',
         contender: `${prefix} fetchall()`,

@@ -1,5 +1,5 @@
 /**
- * The reference data of SPEC §6, generated once per size from a fixed seed and cached under
+ * The reference data of the performance budgets (1M rows: id, a INTEGER, b REAL, c TEXT, d TEXT 10% NULL, e BLOB), generated once per size from a fixed seed and cached under
  * bench/data/, so every contender of every run reads the same bytes.
  */
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs'

@@ -1,7 +1,7 @@
 /**
  * `npm run bench` / `npm run bench:quick`: runs every case in a fresh child process, then each
  * contender once more alone in a fresh process for its peak RSS, and writes the JSON results,
- * the Markdown table, the SVG chart, and the SPEC §6 budget verdicts.
+ * the Markdown table, the SVG chart, and the budget verdicts.
  */
 import { cpus, loadavg, totalmem } from 'node:os'
 import { performance } from 'node:perf_hooks'

@@ -4,8 +4,8 @@
 import { Cancel, type CancelOptions } from './cancel.js'
 import { Connection } from './connection.js'
 import type { Dialect, DialectName } from './dialect.js'
+import { nativeAvailable, nativeUnavailableError } from './dialects/sqlite/native.js'
 import { ClosedError, captureCallSite, describeSite, withCallerStack } from './errors.js'
-import { nativeAvailable, nativeUnavailableError } from './native.js'
 import { type EngineOptions, type ResolvedEngineOptions, resolveEngineOptions } from './options.js'
 import { WorkerPool } from './pool.js'
 import { Queryable } from './queryable.js'
@@ -67,7 +67,7 @@ export class Engine extends Queryable {
   }
 
   /**
-   * Whether this engine's workers step statements through the native addon (SPEC §7): true
+   * Whether this engine's workers step statements through the native addon: true
    * when the option `native` is not 'off' and the addon loads; otherwise they use the JS path.
    *
    * @example

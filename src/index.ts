@@ -1,6 +1,7 @@
 export type { IntMode, Row, RowMode } from './arrow/row-decoder.js'
 export type { CancelOptions } from './cancel.js'
 export { Connection } from './connection.js'
+export { nativeAvailable } from './dialects/sqlite/native.js'
 export { createEngine, Engine } from './engine.js'
 export {
   AbortError,
@@ -27,7 +28,6 @@ export {
   type WriteProgress,
   type WriteStats,
 } from './io/index.js'
-export { nativeAvailable } from './native.js'
 export type { EngineOptions, ExecuteOptions, Logger } from './options.js'
 export type { CompiledQuery, Params, Statement } from './params.js'
 export type { WorkerCall } from './queryable.js'

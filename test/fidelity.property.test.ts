@@ -1,5 +1,5 @@
 /**
- * Data fidelity (SPEC §4), property-tested with better-sqlite3 as the oracle: random tables whose
+ * Data fidelity, property-tested with better-sqlite3 as the oracle: random tables whose
  * cells have random storage classes (pure or mixed columns, also switching class between
  * batches), row counts at and around batch boundaries, unicode with astral characters and NUL,
  * empty and large BLOBs, integers at ±2^53 and beyond, in both integer modes. What sqlaio's

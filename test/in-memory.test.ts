@@ -1,5 +1,5 @@
 /**
- * `sqlite://` (SPEC §2): one in-memory database shared by the engine's worker and all of its
+ * `sqlite://`: one in-memory database shared by the engine's worker and all of its
  * connections, separate from every other engine's, and gone without a trace after `dispose()`
  * (or when the process exits without it).
  */

@@ -1,5 +1,5 @@
 /**
- * Process liveness (SPEC §2), in child processes: an idle engine never keeps the process alive
+ * Process liveness, in child processes: an idle engine never keeps the process alive
  * (so a script that forgets `dispose()` still exits by itself), and a pending call always does
  * (Node 20's `Atomics.waitAsync` alone would let the process exit with the answer unprinted).
  */

@@ -1,5 +1,5 @@
 /**
- * The native fast path (SPEC §7): which path an engine takes, results identical to the JS path
+ * The native fast path: which path an engine takes, results identical to the JS path
  * and to better-sqlite3's `.all()`, binding and errors as better-sqlite3 has them, interrupting
  * long statements, and the addon's handles. Tests that need the addon are skipped when it is not
  * built, unless SQLAIO_NATIVE=require (CI), where a missing addon fails.
@@ -12,6 +12,10 @@ import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
+import { SqliteDriver } from '../src/dialects/sqlite/driver.js'
+import { InterruptibleDriver } from '../src/dialects/sqlite/interrupt.js'
+import { loadNative, NATIVE_ENTRY_POINT, NATIVE_PATH } from '../src/dialects/sqlite/native.js'
+import { NativeReader } from '../src/dialects/sqlite/native-reader.js'
 import {
   AbortError,
   createEngine,
@@ -20,12 +24,8 @@ import {
   type EngineOptions,
   nativeAvailable,
 } from '../src/index.js'
-import { loadNative, NATIVE_ENTRY_POINT, NATIVE_PATH } from '../src/native.js'
 import { type BatchMessage, CONTROL_BLOCK_BYTES, Ctl } from '../src/thread/protocol.js'
 import type { StatementOutcome } from '../src/worker/driver.js'
-import { NativeReader } from '../src/worker/native-driver.js'
-import { InterruptibleDriver } from '../src/worker/native-interrupt.js'
-import { SqliteDriver } from '../src/worker/sqlite-driver.js'
 import { TEST_NATIVE, tempDbPath } from './helpers.js'
 
 const needsAddon = nativeAvailable() || TEST_NATIVE === 'require' ? false : 'the native addon is not built'
@@ -330,7 +330,7 @@ test('terminated workers leave nothing registered for interrupts', { skip: needs
   writeFileSync(
     script,
     `import { createEngine } from ${JSON.stringify(new URL('../src/index.js', import.meta.url).href)}
-     import { loadNative } from ${JSON.stringify(new URL('../src/native.js', import.meta.url).href)}
+     import { loadNative } from ${JSON.stringify(new URL('../src/dialects/sqlite/native.js', import.meta.url).href)}
      const addon = loadNative()
      const engine = createEngine('sqlite://', { native: 'require', poolSize: 1 })
      const conns = [await engine.connect(), await engine.connect()]

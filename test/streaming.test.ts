@@ -1,5 +1,5 @@
 /**
- * Streaming and memory (SPEC §5): a 10-million-row result iterated in a child process keeps RSS
+ * Streaming and memory: a 10-million-row result iterated in a child process keeps RSS
  * flat, and closing a result early stops the worker (it does not go on producing rows nobody
  * reads). Backpressure: the worker stays at most `prefetchBatches` batches ahead of the reader.
  */

@@ -1,5 +1,5 @@
 /**
- * The Markdown report: how the run was made, the SPEC §6 verdicts, and one table per case.
+ * The Markdown report: how the run was made, the budget verdicts, and one table per case.
  */
 import type { Verdict } from '../budgets.js'
 import type { BenchResult, Failure } from '../result.js'
@@ -84,7 +84,7 @@ export function markdown(bench: BenchResult, summaries: CaseSummary[], verdicts:
       'active time, _longest stall_ the longest gap between ticks of a 1 ms interval, _ELD p99_ the event-' +
       'loop delay 99th percentile. _Peak RSS_ is above idle, from one cold run of the contender alone in a ' +
       'fresh process (worker threads included).',
-    '### SPEC §6 budgets',
+    '### Budgets',
     verdictTable(verdicts),
   ]
   for (const summary of summaries) {

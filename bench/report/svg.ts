@@ -12,7 +12,7 @@ const ROW = 34
 const BAR = 12
 const AXIS = 36
 const COLORS = { wall: '#4e79a7', stall: '#e15759' }
-/** SPEC §6: the longest main-thread stall a query may cause. */
+/** The budget for the longest main-thread stall a query may cause. */
 const STALL_BUDGET_MS = 20
 
 const xml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')

@@ -1,6 +1,6 @@
 /**
  * Writes a run's results under bench/results/ (dated JSON and Markdown, plus latest.md,
- * latest.json and latest.svg) and prints the SPEC §6 verdicts.
+ * latest.json and latest.svg) and prints the budget verdicts.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -32,7 +32,7 @@ export function writeReports(bench: BenchResult): void {
   const charted = CHART_CASES.map((id) => summaries.find((s) => s.id === id)).find((s) => s !== undefined)
   if (charted) write('latest.svg', chart(charted))
 
-  console.log('\nSPEC §6 budgets:')
+  console.log('\nBudgets:')
   for (const v of verdicts) {
     const mark = v.met === null ? 'n/a    ' : v.met ? 'MET    ' : 'NOT MET'
     console.log(`  ${mark} ${v.budget} [${v.contender}]: ${v.figure}`)

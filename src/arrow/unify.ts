@@ -8,9 +8,8 @@
  */
 import { type Data, type DenseUnion, Field, makeData, RecordBatch, Schema, Struct } from 'apache-arrow'
 import { ColumnKind } from '../thread/protocol.js'
+import { align8 } from './align.js'
 import { arrowType, kindOfType } from './batch-data.js'
-
-const align8 = (n: number): number => (n + 7) & ~7
 
 /** A column of `length` NULLs of `kind` (zeroed buffers, empty validity). */
 function nullColumn(kind: ColumnKind, length: number): Data {

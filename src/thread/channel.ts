@@ -21,8 +21,8 @@ import {
   receiveMessageOnPort,
   type Worker,
 } from 'node:worker_threads'
+import { loadNative } from '../dialects/sqlite/native.js'
 import { ClosedError, reviveError, WorkerCrashedError } from '../errors.js'
-import { loadNative } from '../native.js'
 import { guardExit, type StoppableWorker } from './exit-guard.js'
 import {
   CONTROL_BLOCK_BYTES,

@@ -3,13 +3,13 @@
  * module, say ready, then serve.
  */
 import { workerData } from 'node:worker_threads'
+import { SqliteDriver } from '../dialects/sqlite/driver.js'
+import { InterruptibleDriver } from '../dialects/sqlite/interrupt.js'
+import { NativeReader } from '../dialects/sqlite/native-reader.js'
 import { Ctl, type PostgresWorkerInit, type SqliteWorkerInit, type WorkerInit } from '../thread/protocol.js'
 import type { Driver } from './driver.js'
 import { Executor } from './executor.js'
-import { NativeReader } from './native-driver.js'
-import { InterruptibleDriver } from './native-interrupt.js'
 import { postReply, serializeError } from './replies.js'
-import { SqliteDriver } from './sqlite-driver.js'
 
 const data = workerData as WorkerInit
 const control = new Int32Array(data.control)

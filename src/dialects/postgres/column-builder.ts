@@ -4,9 +4,9 @@
  * SharedArrayBuffer when the batch is finished. Values are appended by the type decoders of
  * `types.ts`; a List column owns a child builder for its elements.
  */
-import { type ArrowTypeDesc, ColumnKind, type ColumnLayout } from '../../thread/protocol.js'
 
-const align8 = (n: number): number => (n + 7) & ~7
+import { align8 } from '../../arrow/align.js'
+import { type ArrowTypeDesc, ColumnKind, type ColumnLayout } from '../../thread/protocol.js'
 
 /** Bytes per value of a fixed-width type; 0 for variable-width ones, -1 for bit-packed bool. */
 export function fixedWidth(desc: ArrowTypeDesc): number {

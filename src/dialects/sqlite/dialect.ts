@@ -6,9 +6,9 @@
  */
 import { resolve } from 'node:path'
 import type { Dialect, DialectQuery } from '../../dialect.js'
-import { createMemoryDatabase } from '../../memory-db.js'
 import type { ResolvedEngineOptions } from '../../options.js'
 import type { ChannelOptions } from '../../thread/channel.js'
+import { createMemoryDatabase } from './memory-db.js'
 
 /**
  * The path of a sqlite URL's database file, or null for a shared in-memory database.

@@ -275,7 +275,7 @@ export function writeBatch(
   return { buffer, numRows: rows.length, columns }
 }
 
-/** Maps a declared column type to the kind SQLite's affinity rules give it (§3.1 of its docs). */
+/** Maps a declared column type to the kind SQLite's affinity rules give it (section 3.1 of SQLite's "Datatypes In SQLite"). */
 export function declaredKind(declaredType: string | null): ColumnKind {
   if (!declaredType) return ColumnKind.Null
   const t = declaredType.toUpperCase()

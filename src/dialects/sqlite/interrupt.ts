@@ -11,9 +11,8 @@
  * request that failed; otherwise it stays a plain SQLite error (native read-only cursors retry
  * instead, see native-driver.ts).
  */
-import type { BoundParams } from '../thread/protocol.js'
-import { Ctl } from '../thread/protocol.js'
-import type { Driver, RowCursor, StatementOutcome } from './driver.js'
+import { type BoundParams, Ctl } from '../../thread/protocol.js'
+import type { Driver, RowCursor, StatementOutcome } from '../../worker/driver.js'
 
 type MaybePromise<T> = T | Promise<T>
 

@@ -8,6 +8,9 @@
  * paths. Only readers come here, and they bind with better-sqlite3's rules (native/src/bind.c).
  */
 import type Database from 'better-sqlite3'
+import { type BatchMessage, type BoundParams, type ColumnKind, Ctl } from '../../thread/protocol.js'
+import type { RowCursor } from '../../worker/driver.js'
+import { isInterrupt } from './interrupt.js'
 import {
   loadNative,
   NATIVE_ENTRY_POINT,
@@ -17,10 +20,8 @@ import {
   type NativeConnection,
   type NativeStatement,
   nativeUnavailableError,
-} from '../native.js'
-import { type BatchMessage, type BoundParams, type ColumnKind, Ctl } from '../thread/protocol.js'
-import type { RowCursor } from './driver.js'
-import { isInterrupt } from './native-interrupt.js'
+} from './native.js'
+import { StatementCache } from './statement-cache.js'
 
 /** How many native statements a connection keeps prepared (as the driver's own cache). */
 const STATEMENT_CACHE_SIZE = 128
@@ -39,7 +40,11 @@ export class NativeReader {
   readonly #db: Database.Database
   readonly #connection: NativeConnection
   readonly #control: Int32Array
-  readonly #statements = new Map<string, CachedStatement>()
+  /** An evicted statement still being read is finalized when its cursor ends (see released). */
+  readonly #statements = new StatementCache<CachedStatement>(STATEMENT_CACHE_SIZE, (oldest) => {
+    if (oldest.cursor) oldest.evicted = true
+    else this.#addon.finalize(oldest.handle)
+  })
   /** The connection's id in the addon's interrupt registry (sent to the main thread). */
   readonly id: number
 
@@ -87,24 +92,13 @@ export class NativeReader {
 
   #statement(sql: string): CachedStatement {
     const cached = this.#statements.get(sql)
-    if (cached) {
-      // Re-insert so that the Map's insertion order is least-recently-used first.
-      this.#statements.delete(sql)
-      this.#statements.set(sql, cached)
-      return cached
-    }
+    if (cached) return cached
     const fresh: CachedStatement = {
       handle: this.#addon.prepare(this.#connection, sql),
       cursor: null,
       evicted: false,
     }
     this.#statements.set(sql, fresh)
-    if (this.#statements.size > STATEMENT_CACHE_SIZE) {
-      const [oldestSql, oldest] = this.#statements.entries().next().value as [string, CachedStatement]
-      this.#statements.delete(oldestSql)
-      if (oldest.cursor) oldest.evicted = true
-      else this.#addon.finalize(oldest.handle)
-    }
     return fresh
   }
 

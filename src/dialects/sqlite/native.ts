@@ -1,5 +1,5 @@
 /**
- * The optional native addon (native/, SPEC §7): locating and loading it, and its typed surface.
+ * The optional native addon (native/): locating and loading it, and its typed surface.
  *
  * The same shared library is loaded three ways: by `require` on the main thread (to interrupt a
  * worker's running statement), by `require` in each worker, and by SQLite itself when a worker
@@ -8,10 +8,12 @@
  */
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
-import type { BoundParams, ColumnKind, ColumnLayout } from './thread/protocol.js'
+import type { BoundParams, ColumnKind, ColumnLayout } from '../../thread/protocol.js'
 
 /** Where node-gyp puts the addon (relative to dist/src/ once compiled). */
-export const NATIVE_PATH = fileURLToPath(new URL('../../native/build/Release/sqlaio.node', import.meta.url))
+export const NATIVE_PATH = fileURLToPath(
+  new URL('../../../../native/build/Release/sqlaio.node', import.meta.url),
+)
 
 /** The SQLite extension entry point the addon exports. */
 export const NATIVE_ENTRY_POINT = 'sqlite3_sqlaio_init'

@@ -3,10 +3,11 @@
  * a statement in batches through the JavaScript column writers.
  */
 import Database from 'better-sqlite3'
-import type { BatchMessage, BoundParams, ColumnKind } from '../thread/protocol.js'
-import { declaredKind, writeBatch } from './batch-writer.js'
-import type { Driver, RowCursor, StatementOutcome } from './driver.js'
-import type { NativeReader } from './native-driver.js'
+import { declaredKind, writeBatch } from '../../arrow/batch-writer.js'
+import type { BatchMessage, BoundParams, ColumnKind } from '../../thread/protocol.js'
+import type { Driver, RowCursor, StatementOutcome } from '../../worker/driver.js'
+import type { NativeReader } from './native-reader.js'
+import { StatementCache } from './statement-cache.js'
 
 /** Statements that can change the schema (a script is checked anywhere, as it may hold several). */
 const DDL = /\b(CREATE|ALTER|DROP)\b/i
@@ -69,7 +70,7 @@ class SqliteCursor implements RowCursor {
 
 export class SqliteDriver implements Driver {
   readonly #db: Database.Database
-  readonly #statements = new Map<string, Statement>()
+  readonly #statements = new StatementCache<Statement>(STATEMENT_CACHE_SIZE)
   readonly #schemaVersion: Database.Statement
   #knownSchema = -1n
   /** The native fast path for statements that return rows, once attached (see useNative). */
@@ -129,22 +130,13 @@ export class SqliteDriver implements Driver {
       }
     }
     const cached = this.#statements.get(sql)
-    if (cached) {
-      // Re-insert so that the Map's insertion order is least-recently-used first.
-      this.#statements.delete(sql)
-      this.#statements.set(sql, cached)
-      return cached
-    }
+    if (cached) return cached
     // Integers come out as bigint so that INTEGER and REAL stay distinguishable (3 vs 3.0) and
     // values beyond 2^53 survive (rows, and a writer's lastInsertRowid); the main thread converts
     // them per the caller's intMode.
     const statement = (this.#db.prepare(sql) as Statement).safeIntegers(true)
     if (statement.reader) statement.raw(true)
     this.#statements.set(sql, statement)
-    if (this.#statements.size > STATEMENT_CACHE_SIZE) {
-      const oldest = this.#statements.keys().next().value as string
-      this.#statements.delete(oldest)
-    }
     return statement
   }
 
