@@ -13,6 +13,7 @@
         'src/batch.c',
         'src/bind.c',
         'src/errors.c',
+        'src/memory.c',
         'src/registry.c',
       ],
       'include_dirs': ['<(sqlite_include)'],

@@ -65,6 +65,12 @@ export interface NativeAddon {
   finalize(statement: NativeStatement): void
   /** `sqlite3_interrupt()` on registered connection `id`, from any thread; false if not registered. */
   interrupt(id: number): boolean
+  /**
+   * Reports `bytes` more (or, negative, fewer) bytes of memory kept alive by JS objects of this
+   * thread (napi_adjust_external_memory), so that V8 collects them when they pile up. Returns the
+   * thread's total.
+   */
+  adjustExternalMemory(bytes: number): number
 }
 
 let loaded: { addon: NativeAddon | null; error: Error | null } | null = null

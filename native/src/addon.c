@@ -452,6 +452,7 @@ NAPI_MODULE_INIT() {
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"finalize", NULL, js_finalize, NULL, NULL, NULL, napi_enumerable, NULL},
       {"interrupt", NULL, js_interrupt, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"adjustExternalMemory", NULL, sqlaio_js_adjust_external_memory, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions));
   return exports;
