@@ -20,7 +20,7 @@
  * the addon loads, each buffer is reported to V8 as external memory while its wrapper lives, so
  * that the worker's GC runs as often as these buffers need (see native/src/memory.c).
  */
-import { loadNative } from '../native.js'
+import { loadNative, type NativeAddon } from '../native.js'
 
 /** Smaller buffers are not pooled: giving them back would cost a message per small result. */
 const POOL_MIN_BYTES = 16 * 1024
@@ -48,11 +48,17 @@ class BufferPool {
   /** Free buffers, oldest first. */
   readonly #free = new Map<SharedArrayBuffer, number>()
   #freeBytes = 0
-  readonly #adjust = loadNative()?.adjustExternalMemory ?? null
+  /**
+   * The addon, looked up at the first pooled allocation, never at import: loading it registers
+   * its environment cleanup hook, and hooks run in reverse order, so it must load after
+   * better-sqlite3 (whose hook closes the database, which fails while the addon's statements
+   * are still open) — as the driver loads it.
+   */
+  #native: NativeAddon | null | undefined
   /** Unaccounts a collected buffer and forgets its lease; `slot` follows the buffer's current lease. */
   readonly #collected = new FinalizationRegistry<{ bytes: number; lease: number }>((slot) => {
     this.#leased.delete(slot.lease)
-    this.#adjust?.(-slot.bytes)
+    this.#native?.adjustExternalMemory(-slot.bytes)
   })
   readonly #slots = new WeakMap<SharedArrayBuffer, { bytes: number; lease: number }>()
 
@@ -105,7 +111,8 @@ class BufferPool {
     const slot = { bytes, lease: 0 }
     this.#slots.set(buffer, slot)
     this.#collected.register(buffer, slot)
-    this.#adjust?.(bytes)
+    this.#native ??= loadNative()
+    this.#native?.adjustExternalMemory(bytes)
     return buffer
   }
 }
