@@ -14,6 +14,7 @@
         'src/bind.c',
         'src/busy.c',
         'src/errors.c',
+        'src/memory.c',
         'src/registry.c',
       ],
       'include_dirs': ['<(sqlite_include)'],

@@ -10,6 +10,7 @@
  * positive the channel is held, so a process awaiting rows stays alive and one that abandoned a
  * result does not.
  */
+import { handOut } from './batch-lease.js'
 import type { Cancel } from './cancel.js'
 import { type AbortError, ClosedError, reviveError } from './errors.js'
 import type { ReplyListener, WorkerChannel } from './thread/channel.js'
@@ -26,6 +27,8 @@ export class ResultStream implements ReplyListener {
   /** Closed because every row was read: reads keep returning "no more rows". */
   #exhausted = false
   #failure: Error | null = null
+  /** Leases of batches read as rows, given back with the next credit (see batch-lease.ts). */
+  #returns: number[] = []
   #owed: number
   #held = false
   /** Readers waiting for the next batch, the end, or a failure. */
@@ -67,6 +70,7 @@ export class ResultStream implements ReplyListener {
     if (reply.kind === 'batch') {
       this.#owed--
       if (!this.#closed) this.#queue.push(reply.batch)
+      else this.recycle(reply.batch)
       if (reply.done) this.#done = true
     } else if (reply.kind === 'error') {
       this.#failure ??= reviveError(reply.error, this.#sql)
@@ -112,7 +116,8 @@ export class ResultStream implements ReplyListener {
       if (batch) {
         if (!this.#done) {
           this.#owed++
-          this.#channel.send({ op: 'credit', id: this.#id, batches: 1 })
+          const release = this.#takeReturns()
+          this.#channel.send({ op: 'credit', id: this.#id, batches: 1, ...(release ? { release } : {}) })
           this.#updateHold()
         }
         return batch
@@ -137,6 +142,33 @@ export class ResultStream implements ReplyListener {
     }
   }
 
+  /**
+   * The reader decoded `batch` into rows and keeps no view of it: its buffer goes back to the
+   * worker, with the next credit, or now when no credit will follow.
+   */
+  recycle(batch: BatchMessage): void {
+    if (batch.lease === 0) return
+    this.#returns.push(batch.lease)
+    if (this.#done) this.#flushReturns()
+  }
+
+  /** The reader hands `batch` out as Arrow data: its buffer goes back once collected. */
+  handOut(batch: BatchMessage): void {
+    handOut(this.#channel, batch)
+  }
+
+  #takeReturns(): number[] | null {
+    if (this.#returns.length === 0) return null
+    const leases = this.#returns
+    this.#returns = []
+    return leases
+  }
+
+  #flushReturns(): void {
+    const leases = this.#takeReturns()
+    if (leases) this.#channel.send({ op: 'release', id: 0, leases })
+  }
+
   /** Closes the stream so that every further read rejects with `error`. */
   abort(error: AbortError): void {
     if (this.#closed) return
@@ -148,6 +180,8 @@ export class ResultStream implements ReplyListener {
   close(): void {
     if (this.#closed) return
     this.#closed = true
+    // Queued batches were never seen by the reader: their buffers go straight back.
+    for (const batch of this.#queue) if (batch.lease !== 0) this.#returns.push(batch.lease)
     this.#queue.length = 0
     if (!this.#done) {
       this.#done = true
@@ -157,6 +191,7 @@ export class ResultStream implements ReplyListener {
       this.#channel.send({ op: 'closeResult', id: this.#id })
       this.#channel.interrupt(this.#id)
     }
+    this.#flushReturns()
     this.#updateHold()
     this.#wakeReaders()
     const listeners = this.#closeListeners

@@ -2,14 +2,14 @@
  * AsyncResult: the rows of one statement, arriving as record batches in shared memory.
  */
 import { type RecordBatch, Schema, Table, type Vector } from 'apache-arrow'
-import { toRecordBatch } from './arrow/batch-data.js'
+import { schemaOf, toRecordBatch } from './arrow/batch-data.js'
 import { type IntMode, type Row, RowDecoder, type RowMode } from './arrow/row-decoder.js'
 import { unifyBatches } from './arrow/unify.js'
 import { Cancel, type CancelOptions } from './cancel.js'
 import { type AbortError, type CallSite, describeSite, ResultError } from './errors.js'
 import * as io from './io/index.js'
 import type { ResultStream } from './result-stream.js'
-import type { BatchMessage, Reply } from './thread/protocol.js'
+import type { BatchMessage, ColumnLayout, Reply } from './thread/protocol.js'
 
 /** Rows fetchall() decodes between two looks at the clock. */
 const ROWS_PER_SLICE = 1024
@@ -82,8 +82,11 @@ export class AsyncResult implements AsyncIterable<Row> {
   readonly #names: string[]
   readonly #intMode: IntMode
   readonly #rowMode: RowMode
-  /** The first batch, kept only to build `schema` on demand (Arrow types cost time to make). */
-  readonly #firstBatch: BatchMessage | null
+  /**
+   * The first batch's layout, kept only to build `schema` on demand (Arrow types cost time to
+   * make). The layout, not the batch: its buffer may go back to the worker.
+   */
+  readonly #firstColumns: ColumnLayout[] | null
   #schema: Schema | null = null
   #open: OpenBatch | null = null
 
@@ -99,7 +102,7 @@ export class AsyncResult implements AsyncIterable<Row> {
     // In 'number' mode a rowid beyond 2^53 stays a bigint rather than become a rounded number.
     const safe = rowid <= BigInt(Number.MAX_SAFE_INTEGER) && rowid >= BigInt(Number.MIN_SAFE_INTEGER)
     this.lastInsertRowid = init.intMode === 'bigint' || !safe ? rowid : Number(rowid)
-    this.#firstBatch = reply.batch
+    this.#firstColumns = reply.batch?.columns ?? null
     const stream = init.stream
     if (stream && !reply.done) {
       dropped.register(this, { stream, site: init.site }, stream)
@@ -120,7 +123,7 @@ export class AsyncResult implements AsyncIterable<Row> {
 
   /** The Arrow schema of the rows (types as in the first batch). */
   get schema(): Schema {
-    this.#schema ??= this.#firstBatch ? toRecordBatch(this.#names, this.#firstBatch).schema : new Schema([])
+    this.#schema ??= this.#firstColumns ? schemaOf(this.#names, this.#firstColumns) : new Schema([])
     return this.#schema
   }
 
@@ -139,7 +142,7 @@ export class AsyncResult implements AsyncIterable<Row> {
     const stream = this.#rows()
     const open = this.#open
     if (open && open.next < open.message.numRows && !stream.closed) return open
-    this.#open = null
+    this.#dropOpen()
     const message = await stream.take(cancel)
     if (!message) return null
     this.#open = {
@@ -166,6 +169,16 @@ export class AsyncResult implements AsyncIterable<Row> {
     const end = Math.min(start + max, open.rows.length)
     open.next = open.rowsFrom + end
     return start === 0 && end === open.rows.length ? open.rows : open.rows.slice(start, end)
+  }
+
+  /**
+   * Leaves the open batch. Everything read from it was copied into rows, so its buffer goes back
+   * to the worker for reuse. Never call this for a batch handed out as Arrow data.
+   */
+  #dropOpen(): void {
+    const open = this.#open
+    this.#open = null
+    if (open) this.#stream?.recycle(open.message)
   }
 
   /** Runs a read with its cancellation, closing the result if it is cancelled. */
@@ -312,14 +325,19 @@ export class AsyncResult implements AsyncIterable<Row> {
       if (cancel?.error) this.#abortWith(cancel.error)
       const stream = this.#rows()
       const open = this.#open
-      this.#open = null
       if (open && open.next < open.message.numRows && !stream.closed) {
+        // The rest of a batch partly read as rows becomes Arrow data: handed out, not recycled.
+        this.#open = null
+        stream.handOut(open.message)
         const batch = toRecordBatch(this.#names, open.message)
         yield open.next === 0 ? batch : batch.slice(open.next)
+      } else {
+        this.#dropOpen()
       }
       for (;;) {
         const message = await stream.take(cancel)
         if (!message) return
+        stream.handOut(message)
         yield toRecordBatch(this.#names, message)
       }
     } finally {
@@ -413,14 +431,14 @@ export class AsyncResult implements AsyncIterable<Row> {
 
   /** A read whose signal had already fired: like any cancelled read, it closes the result. */
   #abortWith(error: AbortError): never {
-    this.#open = null
+    this.#dropOpen()
     this.#stream?.abort(error)
     throw error
   }
 
   /** Discards the remaining rows and lets the worker stop producing them. */
   close(): void {
-    this.#open = null
+    this.#dropOpen()
     this.#stream?.close()
   }
 

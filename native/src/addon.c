@@ -510,6 +510,7 @@ NAPI_MODULE_INIT() {
       {"finalize", NULL, js_finalize, NULL, NULL, NULL, napi_enumerable, NULL},
       {"interrupt", NULL, js_interrupt, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setRunning", NULL, js_set_running, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"adjustExternalMemory", NULL, sqlaio_js_adjust_external_memory, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions));
   return exports;

@@ -8,8 +8,9 @@
  *
  * Two phases, like the JS writers: `sqlaio_batch_step` steps rows into worker-local scratch and
  * computes each buffer's place (every buffer 8-byte aligned, in the same order as the JS
- * writers place them); JS then allocates one SharedArrayBuffer of exactly `total_bytes` and
- * `sqlaio_batch_fill` copies the batch into it. The shared buffer is never written again.
+ * writers place them); JS then takes a zeroed SharedArrayBuffer of at least `total_bytes` (fresh,
+ * or one the main thread gave back: src/worker/buffer-pool.ts) and `sqlaio_batch_fill` copies the
+ * batch into it. Once posted, the buffer is not written again until the main thread returns it.
  */
 #include <stdio.h>
 #include <stdlib.h>

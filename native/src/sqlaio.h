@@ -164,6 +164,9 @@ napi_value sqlaio_batch_describe(napi_env env, Batch *batch, int done);
 /* Copies the batch into `target` (at least total_bytes long, zero-filled). */
 void sqlaio_batch_fill(Batch *batch, uint8_t *target);
 
+/* adjustExternalMemory(bytes) for JS: reports batch buffers to this thread's V8 (memory.c). */
+napi_value sqlaio_js_adjust_external_memory(napi_env env, napi_callback_info info);
+
 /* Throws a better-sqlite3-shaped SqliteError ({ name: 'SqliteError', code, message }). */
 void sqlaio_throw_sqlite(napi_env env, int code, const char *message);
 /* SQLite's name for a result code (extended or primary), or NULL when unknown. */

@@ -111,6 +111,13 @@ function columnData(buffer: SharedArrayBuffer, layout: ColumnLayout): Data {
   }
 }
 
+/** The schema of batches laid out as `columns` (the types alone: no buffer is read). */
+export function schemaOf(names: readonly string[], columns: readonly ColumnLayout[]): Schema {
+  return new Schema(
+    columns.map((layout, i) => new Field(names[i] ?? `column${i}`, arrowType(layout.kind), true)),
+  )
+}
+
 /** A zero-copy RecordBatch over the worker's shared buffer. */
 export function toRecordBatch(names: readonly string[], batch: BatchMessage): RecordBatch {
   const children = batch.columns.map((layout) => columnData(batch.buffer, layout))

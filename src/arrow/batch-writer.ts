@@ -5,11 +5,12 @@
  *
  * Two phases. `planColumn` scans a column, picks its kind, and encodes it into worker-local
  * memory (variable-length bytes go to a growable scratch buffer). `writeBatch` then sizes one
- * SharedArrayBuffer for the whole batch and copies every piece in at an 8-byte-aligned offset.
- * The buffer is never reused: once posted, the main thread owns it and the batches it makes
- * stay valid for as long as the user holds them.
+ * zeroed SharedArrayBuffer for the whole batch (from the pool, ./buffer-pool.ts) and copies every
+ * piece in at an 8-byte-aligned offset. Once posted, the main thread owns the buffer; the pool
+ * reuses it only after the main thread gives it back.
  */
 import { type BatchMessage, ColumnKind, type ColumnLayout } from '../thread/protocol.js'
+import { batchBuffers } from '../worker/buffer-pool.js'
 
 type Cell = unknown
 
@@ -253,7 +254,7 @@ function place(plan: ColumnPlan, target: Uint8Array, cursor: { at: number }): Co
 }
 
 /**
- * Writes `rows` (arrays of `numColumns` cells) as one record batch in a new SharedArrayBuffer.
+ * Writes `rows` (arrays of `numColumns` cells) as one record batch in a pooled SharedArrayBuffer.
  * `declared` gives, per column, the kind an all-NULL column should take.
  */
 export function writeBatch(
@@ -268,11 +269,11 @@ export function writeBatch(
   }
   let total = 0
   for (const plan of plans) total += sizeOf(plan)
-  const buffer = new SharedArrayBuffer(Math.max(total, 8))
+  const { buffer, lease } = batchBuffers.take(total)
   const target = new Uint8Array(buffer)
   const cursor = { at: 0 }
   const columns = plans.map((plan) => place(plan, target, cursor))
-  return { buffer, numRows: rows.length, columns }
+  return { buffer, lease, numRows: rows.length, columns }
 }
 
 /** Maps a declared column type to the kind SQLite's affinity rules give it (section 3.1 of SQLite's "Datatypes In SQLite"). */

@@ -149,9 +149,20 @@ export interface ColumnLayout {
   type?: ArrowTypeDesc
 }
 
-/** One record batch: a buffer the worker wrote and will never touch again, and its layout. */
+/**
+ * One record batch: a buffer the worker wrote, and its layout.
+ *
+ * Ownership: once posted, the buffer is the main thread's. The worker writes it again only after
+ * the main thread gives `lease` back (in `credit.release` or `release`), which it does only when
+ * nothing it handed out can still see the buffer: rows are copies, so a batch read as rows goes
+ * back once decoded; a batch handed out as Arrow goes back only when the garbage collector has
+ * proved every view of it unreachable. A lease is good for one use of the buffer: giving back a
+ * stale lease does nothing. `lease` 0: a buffer the worker does not pool (small), never given back.
+ * The buffer may be longer than the layout needs (a pooled buffer is reused for smaller batches).
+ */
 export interface BatchMessage {
   buffer: SharedArrayBuffer
+  lease: number
   numRows: number
   columns: ColumnLayout[]
 }
@@ -194,8 +205,16 @@ export type Request =
   | { op: 'runInWorker'; id: number; module: string; exportName: string; args: unknown[] }
   /** Roll back any open transaction and drop any open result: used before pooling a worker. */
   | { op: 'reset'; id: number }
-  /** The main thread has consumed `batches` more batches of result `id`. */
-  | { op: 'credit'; id: number; batches: number }
+  /**
+   * The main thread has consumed `batches` more batches of result `id`, and gives back the
+   * buffers of `release` (leases of batches it has finished with, of any result).
+   */
+  | { op: 'credit'; id: number; batches: number; release?: number[] }
+  /**
+   * Gives back batch buffers (leases) when no credit message is going out to carry them. It
+   * answers no request and expects no reply (id 0).
+   */
+  | { op: 'release'; id: 0; leases: number[] }
   /** Discard the rest of result `id`. */
   | { op: 'closeResult'; id: number }
   /** Stop request `id` if it has not finished; it then rejects with an abort. */

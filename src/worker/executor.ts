@@ -16,6 +16,7 @@
 import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads'
 import { type BatchMessage, Ctl, type Reply, type Request } from '../thread/protocol.js'
 import { paramsFromIPC } from './arrow-params.js'
+import { batchBuffers } from './buffer-pool.js'
 import type { Driver, RowCursor } from './driver.js'
 import { postReply, serializeError } from './replies.js'
 
@@ -27,7 +28,7 @@ interface Stream {
   credit: number
 }
 
-type Control = Extract<Request, { op: 'credit' | 'closeResult' | 'cancel' }>
+type Control = Extract<Request, { op: 'credit' | 'release' | 'closeResult' | 'cancel' }>
 type Work = Exclude<Request, Control>
 
 /** Publishes the id of the request the worker is running in `Ctl.runningId` (0: none). */
@@ -158,7 +159,11 @@ export class Executor {
       const message = received.message as Request
       switch (message.op) {
         case 'credit':
+          if (message.release) batchBuffers.release(message.release)
           if (this.#stream?.id === message.id) this.#stream.credit += message.batches
+          break
+        case 'release':
+          batchBuffers.release(message.leases)
           break
         case 'closeResult':
           this.#closeStream(message.id)

@@ -111,6 +111,7 @@ export class CopyBinaryDecoder {
       builder.reset()
     }
     this.emitted++
-    return { buffer, numRows, columns }
+    // Lease 0: PostgreSQL batches are not pooled; each is freed when its last holder lets it go.
+    return { buffer, numRows, columns, lease: 0 }
   }
 }

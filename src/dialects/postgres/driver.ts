@@ -418,7 +418,7 @@ class TextCursor implements RowCursor {
       at = written.end
       return written.layout
     })
-    return { buffer, numRows: rows.length, columns }
+    return { buffer, numRows: rows.length, columns, lease: 0 }
   }
 
   close(): void {

@@ -1,7 +1,8 @@
 /**
  * The native fast path, worker side: statements that return rows are prepared on better-sqlite3's
  * own connection by the addon and stepped straight into the batch layout in native memory, then
- * copied once into the batch's SharedArrayBuffer. No JS value is made per cell.
+ * copied once into the batch's SharedArrayBuffer (a pooled one: ./buffer-pool.ts). No JS value is
+ * made per cell.
  *
  * better-sqlite3 still prepares every statement first (the driver's cache): that is where syntax
  * errors, "more than one statement" and the reader/writer split come from, identical on both
@@ -9,6 +10,7 @@
  */
 import type Database from 'better-sqlite3'
 import { type BatchMessage, type BoundParams, type ColumnKind, Ctl } from '../../thread/protocol.js'
+import { batchBuffers } from '../../worker/buffer-pool.js'
 import type { RowCursor } from '../../worker/driver.js'
 import { isInterrupt } from './interrupt.js'
 import {
@@ -210,11 +212,11 @@ class NativeCursor implements RowCursor {
       }
     }
     this.#retryable = false
-    // The addon sized the batch exactly; the JS writers also allocate at least 8 bytes.
-    const buffer = new SharedArrayBuffer(Math.max(info.byteLength, 8))
+    // The addon sized the batch exactly; the pool hands out a zeroed buffer at least that long.
+    const { buffer, lease } = batchBuffers.take(info.byteLength)
     addon.fill(handle, new Uint8Array(buffer))
     if (info.done) this.#end()
-    return { buffer, numRows: info.numRows, columns: info.columns }
+    return { buffer, lease, numRows: info.numRows, columns: info.columns }
   }
 
   get done(): boolean {

@@ -76,6 +76,12 @@ export interface NativeAddon {
   interrupt(id: number, requestId: number): boolean
   /** Publishes the request the worker runs (0: none) in its runningId, under the registry mutex. */
   setRunning(connection: NativeConnection, requestId: number): void
+  /**
+   * Reports `bytes` more (or, negative, fewer) bytes of memory kept alive by JS objects of this
+   * thread (napi_adjust_external_memory), so that V8 collects them when they pile up. Returns the
+   * thread's total.
+   */
+  adjustExternalMemory(bytes: number): number
 }
 
 let loaded: { addon: NativeAddon | null; error: Error | null } | null = null
