@@ -4,7 +4,14 @@
  */
 import { AbortError, TimeoutError } from './errors.js'
 
-/** What a call accepts to stop it early. */
+/**
+ * What a call accepts to stop it early.
+ *
+ * @example
+ * ```ts
+ * const rows = await (await engine.execute(sql, [], { signal: request.signal, timeoutMs: 2_000 })).fetchall()
+ * ```
+ */
 export interface CancelOptions {
   /** Aborts the call; it rejects with an AbortError whose `cause` is the signal's reason. */
   signal?: AbortSignal

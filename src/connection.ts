@@ -65,7 +65,10 @@ export class Connection extends Queryable {
    */
   #abandoned: AbortError | null = null
 
-  /** @param openedAt where `connect()` was called (a stack), for the leak warning. */
+  /**
+   * @param openedAt where `connect()` was called (a stack), for the leak warning.
+   * @internal Connections come from `engine.connect()`.
+   */
   constructor(channel: WorkerChannel, host: ConnectionHost, openedAt: string) {
     super()
     this.#channel = channel
@@ -152,7 +155,18 @@ export class Connection extends Queryable {
     return this.#begin(false)
   }
 
-  /** Begins a nested transaction: a SAVEPOINT, released on commit and rolled back to on rollback. */
+  /**
+   * Begins a nested transaction: a SAVEPOINT, released on commit and rolled back to on rollback.
+   *
+   * @example
+   * ```ts
+   * await using trans = await conn.begin()
+   * const savepoint = await conn.beginNested()
+   * await conn.execute('DELETE FROM drafts')
+   * await savepoint.rollback() // undoes the DELETE only
+   * await trans.commit()
+   * ```
+   */
   beginNested(): Promise<Transaction> {
     return this.#beginNested(false)
   }
@@ -227,6 +241,16 @@ export class Connection extends Queryable {
   /**
    * Closes the connection: open results are discarded, an open transaction is rolled back, and
    * the worker goes back to the engine's pool. Rejects with ClosedError if already closed.
+   *
+   * @example
+   * ```ts
+   * const conn = await engine.connect()
+   * try {
+   *   await conn.execute('UPDATE counters SET n = n + 1')
+   * } finally {
+   *   await conn.close() // rolls back an open transaction, returns the worker to the pool
+   * }
+   * ```
    */
   async close(): Promise<void> {
     if (this.#closed) throw new ClosedError('This connection is already closed')
@@ -243,6 +267,14 @@ export class Connection extends Queryable {
     this.#host.release(this.#channel, healthy)
   }
 
+  /**
+   * Closes the connection (as `close()`), for `await using`.
+   *
+   * @example
+   * ```ts
+   * await using conn = await engine.connect()
+   * ```
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     if (!this.#closed) await this.close()
   }

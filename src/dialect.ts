@@ -12,7 +12,11 @@
 import type { ResolvedEngineOptions } from './options.js'
 import type { ChannelOptions } from './thread/channel.js'
 
-/** The dialect names `engine.dialect` reports. */
+/**
+ * The dialect names `engine.dialect` reports.
+ *
+ * @inline
+ */
 export type DialectName = 'sqlite' | 'postgresql'
 
 /** A statement and its positional parameters. */

@@ -177,7 +177,14 @@ export class Engine extends Queryable {
     }
   }
 
-  /** Whether a table or view named `name` exists. */
+  /**
+   * Whether a table or view named `name` exists.
+   *
+   * @example
+   * ```ts
+   * if (!(await engine.hasTable('users'))) await engine.exec(schemaSql)
+   * ```
+   */
   async hasTable(name: string): Promise<boolean> {
     if (typeof name !== 'string') throw new TypeError(`hasTable: name must be a string, got ${typeof name}`)
     const query = this.#dialect.hasTableQuery(name)
@@ -185,7 +192,14 @@ export class Engine extends Queryable {
     return found !== null
   }
 
-  /** Names of the user tables, sorted. */
+  /**
+   * Names of the user tables, sorted.
+   *
+   * @example
+   * ```ts
+   * console.log(await engine.tableNames()) // ['events', 'users']
+   * ```
+   */
   async tableNames(): Promise<string[]> {
     const query = this.#dialect.tableNamesQuery()
     const result = await this.execute(query.sql, query.params as string[])
@@ -195,6 +209,16 @@ export class Engine extends Queryable {
   /**
    * Ends every worker (calls in flight reject with ClosedError), removes a `sqlite://`
    * database, and makes every later call reject with ClosedError. Safe to call twice.
+   *
+   * @example
+   * ```ts
+   * const engine = createEngine('sqlite:///app.db')
+   * try {
+   *   await engine.execute('VACUUM')
+   * } finally {
+   *   await engine.dispose()
+   * }
+   * ```
    */
   async dispose(): Promise<void> {
     if (this.#disposed) return
@@ -207,6 +231,14 @@ export class Engine extends Queryable {
     this.#dialect.dispose()
   }
 
+  /**
+   * Disposes of the engine (as `dispose()`), for `await using`.
+   *
+   * @example
+   * ```ts
+   * await using engine = createEngine('sqlite://')
+   * ```
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.dispose()
   }

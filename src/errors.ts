@@ -4,7 +4,18 @@
  */
 import type { SerializedError } from './thread/protocol.js'
 
-/** Base class of every sqlaio error. */
+/**
+ * Base class of every sqlaio error.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await engine.execute(sql)
+ * } catch (error) {
+ *   if (error instanceof SqlaioError) console.error(error.code, error.message)
+ * }
+ * ```
+ */
 export class SqlaioError extends Error {
   /** A stable identifier of the failure, safe to branch on. */
   readonly code: string
@@ -52,14 +63,34 @@ export class DatabaseError extends SqlaioError {
   }
 }
 
-/** The engine, connection, transaction or result was closed before or during the call. */
+/**
+ * The engine, connection, transaction or result was closed before or during the call
+ * (code `ERR_SQLAIO_CLOSED`).
+ *
+ * @example
+ * ```ts
+ * await engine.dispose()
+ * await engine.execute('SELECT 1') // rejects with ClosedError
+ * ```
+ */
 export class ClosedError extends SqlaioError {
   constructor(message: string) {
     super(message, 'ERR_SQLAIO_CLOSED')
   }
 }
 
-/** The call was aborted through its `AbortSignal`; `cause` is the signal's reason. */
+/**
+ * The call was aborted through its `AbortSignal`; `cause` is the signal's reason (code
+ * `ABORT_ERR`). It rejects only once the worker has stopped the statement.
+ *
+ * @example
+ * ```ts
+ * const controller = new AbortController()
+ * const pending = engine.execute(slowSql, [], { signal: controller.signal })
+ * controller.abort(new Error('user left'))
+ * await pending.catch((error) => error instanceof AbortError) // true; error.cause.message === 'user left'
+ * ```
+ */
 export class AbortError extends SqlaioError {
   constructor(reason: unknown, message = 'The operation was aborted', code = 'ABORT_ERR') {
     super(message, code, { cause: reason })
@@ -68,7 +99,14 @@ export class AbortError extends SqlaioError {
 
 /**
  * The call did not finish within its deadline (`timeoutMs`). It is an AbortError (the same
- * mechanism stops the call) with its own code.
+ * mechanism stops the call) with its own code, `ERR_SQLAIO_TIMEOUT`.
+ *
+ * @example
+ * ```ts
+ * await engine.scalar(slowSql, [], { timeoutMs: 100 }).catch((error) => {
+ *   if (error instanceof TimeoutError) console.warn(`gave up after ${error.timeoutMs} ms`)
+ * })
+ * ```
  */
 export class TimeoutError extends AbortError {
   /** The deadline that passed, in milliseconds. */
@@ -80,7 +118,19 @@ export class TimeoutError extends AbortError {
   }
 }
 
-/** The worker thread running the call died; the engine replaces it. */
+/**
+ * The worker thread running the call died (code `ERR_SQLAIO_WORKER_CRASHED`); a connection on it
+ * is closed, and the engine starts a fresh worker for later calls.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await conn.execute(sql)
+ * } catch (error) {
+ *   if (error instanceof WorkerCrashedError) conn = await engine.connect() // start over
+ * }
+ * ```
+ */
 export class WorkerCrashedError extends SqlaioError {
   /** The worker's exit code. */
   readonly exitCode: number
@@ -95,6 +145,12 @@ export class WorkerCrashedError extends SqlaioError {
  * A result was used in a way its rows do not allow: fetching from a statement that returns no
  * rows (`ERR_SQLAIO_NO_ROWS_RETURNED`), or `one()` finding no row (`ERR_SQLAIO_NO_RESULT`) or
  * several (`ERR_SQLAIO_MULTIPLE_RESULTS`).
+ *
+ * @example
+ * ```ts
+ * const user = await (await engine.execute('SELECT * FROM users WHERE id = ?', [id])).one()
+ * // rejects with ResultError (ERR_SQLAIO_NO_RESULT) when there is no such user
+ * ```
  */
 export class ResultError extends SqlaioError {}
 

@@ -1,3 +1,18 @@
+/**
+ * `sqlaio`: SQL (SQLite, PostgreSQL) on worker threads, with results as Apache Arrow record
+ * batches in shared memory. Start with {@link createEngine}.
+ *
+ * @example
+ * ```ts
+ * import { createEngine } from 'sqlaio'
+ *
+ * const engine = createEngine('sqlite:///app.db')
+ * const table = await (await engine.execute('SELECT * FROM events WHERE day = ?', ['2024-06-01'])).toArrow()
+ * await engine.dispose()
+ * ```
+ *
+ * @module sqlaio
+ */
 export type { IntMode, Row, RowMode } from './arrow/row-decoder.js'
 export type { CancelOptions } from './cancel.js'
 export { Connection } from './connection.js'

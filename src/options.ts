@@ -7,10 +7,27 @@ import type { ResourceLimits } from 'node:worker_threads'
 import type { IntMode, RowMode } from './arrow/row-decoder.js'
 import type { CancelOptions } from './cancel.js'
 
-/** Called after each statement, like SQLAlchemy's `echo`. */
+/**
+ * Called after each statement, like SQLAlchemy's `echo`.
+ *
+ * @example
+ * ```ts
+ * const engine = createEngine('sqlite:///app.db', {
+ *   logger: (sql, params, ms) => console.debug(`${ms.toFixed(1)} ms  ${sql}`, params),
+ * })
+ * ```
+ */
 export type Logger = (sql: string, params: unknown, elapsedMs: number) => void
 
-/** Options of `createEngine`. All are optional. */
+/**
+ * Options of `createEngine`. All are optional; a bad value throws a TypeError or RangeError
+ * naming the option.
+ *
+ * @example
+ * ```ts
+ * const engine = createEngine('sqlite:///app.db', { batchRows: 65_536, intMode: 'bigint', timeoutMs: 30_000 })
+ * ```
+ */
 export interface EngineOptions {
   /** Rows per record batch (default 16384). */
   batchRows?: number
@@ -62,10 +79,18 @@ export interface ResolvedEngineOptions {
 /**
  * Options of one `execute` call. `signal` aborts the call and closes its result; `timeoutMs`
  * bounds the time until the statement has started (its first batch is ready).
+ *
+ * @example
+ * ```ts
+ * const result = await engine.execute('SELECT * FROM big', [], { batchRows: 100_000, rowMode: 'array' })
+ * ```
  */
 export interface ExecuteOptions extends CancelOptions {
+  /** Rows as objects or arrays, for this result (default: the engine's `rowMode`). */
   rowMode?: RowMode
+  /** Integers as numbers or bigints, for this result (default: the engine's `intMode`). */
   intMode?: IntMode
+  /** Rows per record batch, for this result (default: the engine's `batchRows`). */
   batchRows?: number
 }
 

@@ -4,16 +4,46 @@
  */
 import type { BoundParams, BoundValue } from './thread/protocol.js'
 
-/** A compiled query, such as Kysely's `CompiledQuery`. */
+/**
+ * A compiled query, such as Kysely's `CompiledQuery`.
+ *
+ * @example
+ * ```ts
+ * await engine.execute({ sql: 'SELECT * FROM users WHERE id = ?', parameters: [42] })
+ * ```
+ */
 export interface CompiledQuery {
+  /** The SQL text, with `?` placeholders (or `$1`, `$2`… on PostgreSQL). */
   readonly sql: string
+  /** The values bound to the placeholders, in order. */
   readonly parameters: readonly unknown[]
 }
 
-/** A SQL string, a compiled query, or anything with a `compile()` method returning one. */
-export type Statement = string | CompiledQuery | { compile(): CompiledQuery }
+/**
+ * A SQL string, a compiled query, or anything with a `compile()` method returning one.
+ *
+ * @example
+ * ```ts
+ * await engine.execute(db.selectFrom('users').selectAll().where('id', '=', 42)) // a Kysely query
+ * ```
+ */
+export type Statement =
+  | string
+  | CompiledQuery
+  | {
+      /** Compiles the query builder's query into SQL text and parameters. */
+      compile(): CompiledQuery
+    }
 
-/** Positional (`?`) parameters as an array, or named (`:x`, `@x`, `$x`) ones as an object. */
+/**
+ * Positional (`?`) parameters as an array, or named (`:x`, `@x`, `$x`) ones as an object.
+ *
+ * @example
+ * ```ts
+ * await engine.execute('SELECT * FROM users WHERE id = ?', [42])
+ * await engine.execute('SELECT * FROM users WHERE name = :name', { name: 'Dana' })
+ * ```
+ */
 export type Params = readonly unknown[] | Readonly<Record<string, unknown>>
 
 function bindValue(value: unknown, label: string, where: string): BoundValue {

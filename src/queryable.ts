@@ -227,10 +227,20 @@ export abstract class Queryable {
   }
 }
 
-/** One `runInWorker` call spelled as an object, with its cancellation options. */
+/**
+ * One `runInWorker` call spelled as an object, with its cancellation options.
+ *
+ * @example
+ * ```ts
+ * const pages = await engine.runInWorker({ module: './stats.js', exportName: 'pageCount', timeoutMs: 1000 })
+ * ```
+ */
 export interface WorkerCall extends CancelOptions {
+  /** Path or URL of the module the worker imports. */
   module: string | URL
+  /** The exported function to call with the worker's database and `args`. */
   exportName: string
+  /** Arguments after the database (structured-cloned to the worker). */
   args?: unknown[]
 }
 

@@ -90,6 +90,7 @@ export class AsyncResult implements AsyncIterable<Row> {
   #schema: Schema | null = null
   #open: OpenBatch | null = null
 
+  /** @internal Results come from `execute()`. */
   constructor(init: ResultInit) {
     const { reply } = init
     this.#stream = init.stream
@@ -116,7 +117,15 @@ export class AsyncResult implements AsyncIterable<Row> {
     return this.#stream === null || this.#stream.closed
   }
 
-  /** Column names, in order (empty for a statement that returns no rows). */
+  /**
+   * Column names, in order (empty for a statement that returns no rows).
+   *
+   * @example
+   * ```ts
+   * const result = await engine.execute('SELECT id, name FROM users')
+   * result.keys() // ['id', 'name']
+   * ```
+   */
   keys(): string[] {
     return [...this.#names]
   }
@@ -195,7 +204,15 @@ export class AsyncResult implements AsyncIterable<Row> {
     }
   }
 
-  /** The next row, or null when there are no more. */
+  /**
+   * The next row, or null when there are no more.
+   *
+   * @example
+   * ```ts
+   * const result = await engine.execute('SELECT * FROM users ORDER BY id')
+   * const first = await result.fetchone() // null once the rows are exhausted
+   * ```
+   */
   fetchone<T = Row>(options?: CancelOptions): Promise<T | null> {
     return this.#read(options, async (cancel) => {
       const open = await this.#openBatch(cancel)
@@ -203,7 +220,15 @@ export class AsyncResult implements AsyncIterable<Row> {
     })
   }
 
-  /** Up to `size` more rows (default 1, DB-API's arraysize). */
+  /**
+   * Up to `size` more rows (default 1, DB-API's arraysize).
+   *
+   * @example
+   * ```ts
+   * const result = await engine.execute('SELECT * FROM events')
+   * for (let rows = await result.fetchmany(500); rows.length > 0; rows = await result.fetchmany(500)) handle(rows)
+   * ```
+   */
   fetchmany<T = Row>(size = 1, options?: CancelOptions): Promise<T[]> {
     if (!Number.isInteger(size) || size < 0) {
       return Promise.reject(new RangeError(`fetchmany: size must be a non-negative integer, got ${size}`))
@@ -219,7 +244,14 @@ export class AsyncResult implements AsyncIterable<Row> {
     })
   }
 
-  /** Every remaining row. Decodes in slices and lets the event loop run every few milliseconds. */
+  /**
+   * Every remaining row. Decodes in slices and lets the event loop run every few milliseconds.
+   *
+   * @example
+   * ```ts
+   * const users = await (await engine.execute('SELECT id, name FROM users')).fetchall<{ id: number; name: string }>()
+   * ```
+   */
   fetchall<T = Row>(options?: CancelOptions): Promise<T[]> {
     return this.#read(options, async (cancel) => {
       const all: Row[] = []
@@ -239,7 +271,14 @@ export class AsyncResult implements AsyncIterable<Row> {
     })
   }
 
-  /** The first row (or null), then closes the result. */
+  /**
+   * The first row (or null), then closes the result.
+   *
+   * @example
+   * ```ts
+   * const newest = await (await engine.execute('SELECT * FROM events ORDER BY at DESC')).first()
+   * ```
+   */
   async first<T = Row>(options?: CancelOptions): Promise<T | null> {
     try {
       return await this.fetchone<T>(options)
@@ -248,21 +287,42 @@ export class AsyncResult implements AsyncIterable<Row> {
     }
   }
 
-  /** The first column of the first row (or null), then closes the result. */
+  /**
+   * The first column of the first row (or null), then closes the result.
+   *
+   * @example
+   * ```ts
+   * const count = await (await engine.execute('SELECT count(*) FROM users')).scalar()
+   * ```
+   */
   async scalar(options?: CancelOptions): Promise<unknown> {
     const row = await this.first<Row>(options)
     if (row === null) return null
     return Array.isArray(row) ? row[0] : row[this.#names[0] as string]
   }
 
-  /** The first column of every remaining row. */
+  /**
+   * The first column of every remaining row.
+   *
+   * @example
+   * ```ts
+   * const ids = await (await engine.execute('SELECT id FROM users')).scalars() // [1, 2, 3]
+   * ```
+   */
   async scalars(options?: CancelOptions): Promise<unknown[]> {
     const rows = await this.fetchall<Row>(options)
     const key = this.#names[0] as string
     return rows.map((row) => (Array.isArray(row) ? row[0] : row[key]))
   }
 
-  /** Exactly one row: rejects with a ResultError when there are none or several. Closes. */
+  /**
+   * Exactly one row: rejects with a ResultError when there are none or several. Closes.
+   *
+   * @example
+   * ```ts
+   * const user = await (await engine.execute('SELECT * FROM users WHERE id = ?', [42])).one()
+   * ```
+   */
   async one<T = Row>(options?: CancelOptions): Promise<T> {
     try {
       const rows = await this.fetchmany<T>(2, options)
@@ -282,6 +342,11 @@ export class AsyncResult implements AsyncIterable<Row> {
    * milliseconds even when batches are already waiting. Leaving the loop early (`break`,
    * `return`, a throw) closes the result, as with a stream: the worker stops producing rows.
    * A plain iterator object rather than an async generator: one promise per row, not several.
+   *
+   * @example
+   * ```ts
+   * for await (const row of await engine.execute('SELECT * FROM events')) console.log(row)
+   * ```
    */
   [Symbol.asyncIterator](): AsyncIterator<Row> {
     let rows: Row[] = []
@@ -318,6 +383,13 @@ export class AsyncResult implements AsyncIterable<Row> {
    * The remaining rows as Arrow record batches, zero-copy over shared memory. A batch stays
    * valid and unchanged for as long as it is held, even after the result is closed. Leaving the
    * loop early closes the result.
+   *
+   * @example
+   * ```ts
+   * for await (const batch of (await engine.execute('SELECT * FROM events')).batches()) {
+   *   console.log(batch.numRows) // an apache-arrow RecordBatch over shared memory
+   * }
+   * ```
    */
   async *batches(options?: CancelOptions): AsyncGenerator<RecordBatch> {
     const cancel = Cancel.from(options)
@@ -346,7 +418,14 @@ export class AsyncResult implements AsyncIterable<Row> {
     }
   }
 
-  /** The remaining rows as one Arrow Table (zero-copy unless storage classes must be unified). */
+  /**
+   * The remaining rows as one Arrow Table (zero-copy unless storage classes must be unified).
+   *
+   * @example
+   * ```ts
+   * const table = await (await engine.execute('SELECT * FROM events')).toArrow() // apache-arrow Table
+   * ```
+   */
   async toArrow(options?: CancelOptions): Promise<Table> {
     const batches: RecordBatch[] = []
     for await (const batch of this.batches(options)) batches.push(batch)
@@ -354,7 +433,15 @@ export class AsyncResult implements AsyncIterable<Row> {
     return new Table(unifyBatches(batches))
   }
 
-  /** The remaining rows of one column as an Arrow Vector. */
+  /**
+   * The remaining rows of one column as an Arrow Vector.
+   *
+   * @example
+   * ```ts
+   * const prices = await (await engine.execute('SELECT price FROM sales')).column('price')
+   * console.log(prices.length, prices.get(0))
+   * ```
+   */
   async column(name: string, options?: CancelOptions): Promise<Vector> {
     this.#rows()
     if (!this.#names.includes(name)) {
@@ -436,12 +523,30 @@ export class AsyncResult implements AsyncIterable<Row> {
     throw error
   }
 
-  /** Discards the remaining rows and lets the worker stop producing them. */
+  /**
+   * Discards the remaining rows and lets the worker stop producing them.
+   *
+   * @example
+   * ```ts
+   * const result = await engine.execute('SELECT * FROM events')
+   * const first = await result.fetchone()
+   * result.close() // the worker stops producing the rest
+   * ```
+   */
   close(): void {
     this.#dropOpen()
     this.#stream?.close()
   }
 
+  /**
+   * Closes the result (as `close()`), for `await using`.
+   *
+   * @example
+   * ```ts
+   * await using result = await engine.execute('SELECT * FROM events')
+   * const first = await result.fetchone()
+   * ```
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close()
   }

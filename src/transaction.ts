@@ -32,6 +32,7 @@ export class Transaction {
   readonly #savepoint: string | null
   #active = true
 
+  /** @internal Transactions come from `begin()` and `beginNested()`. */
   constructor(host: TransactionHost, savepoint: string | null) {
     this.#host = host
     this.#savepoint = savepoint
@@ -50,6 +51,14 @@ export class Transaction {
   /**
    * Commits (or releases the savepoint). If that fails, the transaction is rolled back and the
    * commit's error is thrown.
+   *
+   * @example
+   * ```ts
+   * const trans = await conn.begin()
+   * await conn.execute('UPDATE accounts SET balance = balance - 10 WHERE id = 1')
+   * await conn.execute('UPDATE accounts SET balance = balance + 10 WHERE id = 2')
+   * await trans.commit()
+   * ```
    */
   async commit(): Promise<void> {
     this.#finish('commit')
@@ -61,7 +70,16 @@ export class Transaction {
     }
   }
 
-  /** Rolls back (to the savepoint, when nested). */
+  /**
+   * Rolls back (to the savepoint, when nested).
+   *
+   * @example
+   * ```ts
+   * const trans = await conn.begin()
+   * await conn.execute('DELETE FROM users')
+   * await trans.rollback() // the users are back
+   * ```
+   */
   async rollback(): Promise<void> {
     this.#finish('roll back')
     await this.#undo()
@@ -79,12 +97,34 @@ export class Transaction {
   /**
    * Rolls back if still active; does nothing otherwise, nor after the connection was closed
    * (closing it already rolled back).
+   *
+   * @example
+   * ```ts
+   * const trans = await conn.begin()
+   * try {
+   *   await conn.execute('INSERT INTO log (msg) VALUES (?)', ['hello'])
+   *   await trans.commit()
+   * } finally {
+   *   await trans.close() // rolls back unless committed
+   * }
+   * ```
    */
   async close(): Promise<void> {
     if (this.#active && this.#host.closed) this.#active = false
     if (this.#active) await this.rollback()
   }
 
+  /**
+   * Rolls back if still active (as `close()`), for `await using`: leaving the block without
+   * `commit()` rolls back.
+   *
+   * @example
+   * ```ts
+   * await using trans = await conn.begin()
+   * await conn.execute('UPDATE accounts SET balance = balance - 10 WHERE id = 1')
+   * await trans.commit()
+   * ```
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close()
   }

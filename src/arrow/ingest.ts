@@ -6,7 +6,11 @@
 import { DataType, type RecordBatch, type Schema, Table, tableToIPC } from 'apache-arrow'
 import { checkBindable } from './bindable.js'
 
-/** Arrow data `executeMany` and `insertArrow` accept: a Table, or record batches as they come. */
+/**
+ * Arrow data `executeMany` and `insertArrow` accept: a Table, or record batches as they come.
+ *
+ * @inline
+ */
 export type ArrowData = Table | AsyncIterable<RecordBatch> | Iterable<RecordBatch>
 
 /** A table's rows in shared memory, ready for an `executeArrow` request. */

@@ -9,8 +9,34 @@
 import { type BatchMessage, ColumnKind, type ColumnLayout } from '../thread/protocol.js'
 import { typedGetter } from './typed-rows.js'
 
+/**
+ * How INTEGER values come back in rows: `'number'` (a value beyond ±(2^53−1) rejects with a
+ * RangeError naming the column) or `'bigint'` (every integer a bigint).
+ *
+ * @example
+ * ```ts
+ * const engine = createEngine('sqlite:///app.db', { intMode: 'bigint' })
+ * ```
+ */
 export type IntMode = 'number' | 'bigint'
+/**
+ * How rows come back: `'object'` (keyed by column name, as better-sqlite3's `.all()`) or
+ * `'array'` (values in column order).
+ *
+ * @example
+ * ```ts
+ * const rows = await (await engine.execute('SELECT id, name FROM users', [], { rowMode: 'array' })).fetchall()
+ * ```
+ */
 export type RowMode = 'object' | 'array'
+/**
+ * One row: an object keyed by column name, or an array in `rowMode: 'array'`.
+ *
+ * @example
+ * ```ts
+ * const row: Row | null = await (await engine.execute('SELECT 1 AS one')).fetchone()
+ * ```
+ */
 export type Row = Record<string, unknown> | unknown[]
 
 const TWO_TO_32 = 4294967296

@@ -9,6 +9,8 @@
  * Connection (its own worker) for the whole callback, found again by every statement the
  * callback makes through an AsyncLocalStorage; statements outside a transaction go to the
  * engine's worker in autocommit mode.
+ *
+ * @module sqlaio/drizzle
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { DrizzleConfig } from 'drizzle-orm'
@@ -43,8 +45,11 @@ type Method = Parameters<AsyncRemoteCallback>[2]
  * ```
  */
 export interface SqlaioRemoteResult {
+  /** The rows as arrays; for `get`, the first row itself (undefined when there is none). */
   rows: unknown[] | undefined
+  /** Rows changed by a statement that returns no rows. */
   changes?: number
+  /** The rowid of the last row inserted, for a statement that returns no rows. */
   lastInsertRowid?: number | bigint
 }
 

@@ -1,6 +1,8 @@
 /**
  * `sqlaio/kysely`: a Kysely dialect whose queries run on a sqlaio Engine's worker threads. Kysely
  * is an optional peer dependency, imported only from here: the core never loads it.
+ *
+ * @module sqlaio/kysely
  */
 import {
   type DatabaseIntrospector,
@@ -111,6 +113,15 @@ export class SqlaioDialect implements Dialect {
     this.#parts = parts
   }
 
+  /**
+   * The driver Kysely runs queries through: connections from the engine, pinned for
+   * transactions, up to `maxIdleConnections` kept between queries.
+   *
+   * @example
+   * ```ts
+   * const db = new Kysely<Database>({ dialect: new SqlaioDialect({ engine }) }) // Kysely calls this
+   * ```
+   */
   createDriver(): Driver {
     return new SqlaioDriver({
       engine: this.#config.engine,
@@ -119,14 +130,40 @@ export class SqlaioDialect implements Dialect {
     })
   }
 
+  /**
+   * Kysely's own query compiler for the engine's dialect (SQLite's or PostgreSQL's).
+   *
+   * @example
+   * ```ts
+   * const { sql, parameters } = db.selectFrom('users').selectAll().compile()
+   * ```
+   */
   createQueryCompiler(): QueryCompiler {
     return this.#parts.compiler()
   }
 
+  /**
+   * Kysely's own adapter for the engine's dialect (SQLite's or PostgreSQL's): what the dialect
+   * supports (RETURNING, transactional DDL) and how migrations lock.
+   *
+   * @example
+   * ```ts
+   * await new Migrator({ db, provider }).migrateToLatest() // uses the adapter's migration lock
+   * ```
+   */
   createAdapter(): DialectAdapter {
     return this.#parts.adapter()
   }
 
+  /**
+   * Kysely's own introspector for the engine's dialect (SQLite's or PostgreSQL's), which backs
+   * `db.introspection`.
+   *
+   * @example
+   * ```ts
+   * const tables = await db.introspection.getTables()
+   * ```
+   */
   // biome-ignore lint/suspicious/noExplicitAny: Kysely's Dialect interface types this as Kysely<any>.
   createIntrospector(db: Kysely<any>): DatabaseIntrospector {
     return this.#parts.introspector(db)

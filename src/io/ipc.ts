@@ -54,7 +54,9 @@ export interface IpcWriteOptions extends WriteOptions {
 export interface IpcOptions {
   /** 'stream' (default, as apache-arrow's `tableToIPC`) or 'file'. */
   format?: IpcFormat
+  /** Aborts the read; the result is closed and the promise rejects with an `AbortError`. */
   signal?: AbortSignal
+  /** A deadline for the whole read, in ms; past it the promise rejects with a `TimeoutError`. */
   timeoutMs?: number
 }
 

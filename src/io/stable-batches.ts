@@ -30,6 +30,7 @@ import { ColumnKind } from '../thread/protocol.js'
  * ```
  */
 export class IncompatibleBatchError extends Error {
+  /** Always `'ERR_SQLAIO_SCHEMA_CHANGED'`. */
   readonly code = 'ERR_SQLAIO_SCHEMA_CHANGED'
   constructor(column: string, written: DataType, found: DataType, row: number) {
     super(

@@ -36,11 +36,28 @@ export class CancelPlugin implements KyselyPlugin {
     this.#options = options instanceof AbortSignal ? { signal: options } : { ...options }
   }
 
+  /**
+   * Records the query's cancel options under its `queryId` for the driver; the query itself
+   * passes through unchanged.
+   *
+   * @example
+   * ```ts
+   * db.withPlugin(new CancelPlugin({ timeoutMs: 5_000 })) // Kysely calls this for each query
+   * ```
+   */
   transformQuery(args: PluginTransformQueryArgs): PluginTransformQueryArgs['node'] {
     byQuery.set(args.queryId, this.#options)
     return args.node
   }
 
+  /**
+   * Returns the result unchanged: cancellation only needs the query side.
+   *
+   * @example
+   * ```ts
+   * const rows = await db.withPlugin(new CancelPlugin(signal)).selectFrom('t').selectAll().execute()
+   * ```
+   */
   async transformResult(args: PluginTransformResultArgs): Promise<PluginTransformResultArgs['result']> {
     return args.result
   }

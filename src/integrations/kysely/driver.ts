@@ -54,6 +54,16 @@ export class SqlaioConnection implements DatabaseConnection {
     return { ...cancelOptionsOf(compiled.queryId), rowMode: 'object' }
   }
 
+  /**
+   * Runs a compiled query on the pinned connection: its rows as objects, or, for a statement
+   * without rows, the rows changed and the last insert id. The query's cancel options (from
+   * `CancelPlugin`) apply.
+   *
+   * @example
+   * ```ts
+   * const { rows } = await db.selectFrom('users').selectAll().execute() // Kysely calls this
+   * ```
+   */
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
     const options = this.#options(compiled)
     const result = await this.connection.execute(compiled, undefined, options)
@@ -65,6 +75,15 @@ export class SqlaioConnection implements DatabaseConnection {
     }
   }
 
+  /**
+   * Streams a compiled query's rows in chunks of `chunkSize` rows (default 100),
+   * reading the result batch by batch; leaving the loop early closes the result.
+   *
+   * @example
+   * ```ts
+   * for await (const row of db.selectFrom('events').selectAll().stream(1000)) console.log(row)
+   * ```
+   */
   async *streamQuery<R>(compiled: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
     const size = chunkSize ?? DEFAULT_CHUNK_ROWS
     if (!Number.isInteger(size) || size < 1) {
