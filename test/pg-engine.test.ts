@@ -189,7 +189,7 @@ test('cancelling pg_sleep(30) stops it on the server; the connection answers nex
   await conn.close()
 })
 
-test('cancelling a long COPY-backed result mid-stream', async () => {
+test('cancelling a long result mid-stream', async () => {
   const engine = pgEngine(url, { batchRows: 1000 })
   const controller = new AbortController()
   const result = await engine.execute("SELECT g, repeat('x', 50) FROM generate_series(1, 5000000) g", [], {
