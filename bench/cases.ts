@@ -11,6 +11,8 @@ export type CaseSpec =
   | { kind: 'stream'; rows: number; copies: number }
   | { kind: 'kysely-scan'; rows: number }
   | { kind: 'kysely-point'; rows: number; calls: number }
+  | { kind: 'pg-scan'; rows: number }
+  | { kind: 'pg-select1'; calls: number }
 
 export interface CasePlan {
   id: string
@@ -130,6 +132,26 @@ export function kyselyPlan(quick: boolean): CasePlan[] {
       spec: { kind: 'kysely-point', rows: 100 * K, calls: quick ? 500 : 2000 },
       warmup: 1,
       rounds,
+    },
+  ]
+}
+
+/** `npm run bench:pg`: the PostgreSQL reference scan and `SELECT 1` round trip. */
+export function pgPlan(quick: boolean): CasePlan[] {
+  return [
+    {
+      id: 'pg-scan-1M',
+      title: 'PostgreSQL: full scan, 1M rows',
+      spec: { kind: 'pg-scan', rows: M },
+      warmup: 0,
+      rounds: quick ? 1 : 3,
+    },
+    {
+      id: 'pg-select1',
+      title: 'PostgreSQL: `SELECT 1` round trip',
+      spec: { kind: 'pg-select1', calls: quick ? 1000 : 3000 },
+      warmup: 1,
+      rounds: quick ? 2 : 5,
     },
   ]
 }

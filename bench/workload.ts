@@ -9,6 +9,7 @@ import { CONCURRENT_BASELINES, concurrentContenders } from './workloads/concurre
 import { INSERT_BASELINES, insertContenders } from './workloads/insert.js'
 import { KYSELY_BASELINES, kyselyContenders, kyselyPoint, kyselyScan } from './workloads/kysely.js'
 import { LATENCY_BASELINES, latencyContenders, latencyQuery } from './workloads/latency.js'
+import { PG_BASELINES, pgScanContenders, pgSelect1Contenders } from './workloads/pg.js'
 import { SCAN_BASELINES, scanContenders } from './workloads/scan.js'
 import { streamContenders, streamSql } from './workloads/stream.js'
 
@@ -60,5 +61,9 @@ export function workload(spec: CaseSpec): Workload {
         rowsPerRun: spec.calls,
         baselines: KYSELY_BASELINES,
       }
+    case 'pg-scan':
+      return { contenders: pgScanContenders(), rowsPerRun: spec.rows, baselines: PG_BASELINES }
+    case 'pg-select1':
+      return { contenders: pgSelect1Contenders(spec.calls), rowsPerRun: spec.calls, baselines: PG_BASELINES }
   }
 }

@@ -1,35 +1,38 @@
 /**
  * The PostgreSQL driver, worker side: one `pg` Client (one server connection) per worker.
  *
- * A row-returning statement is first described (Parse/Describe: its parameter count and column
- * types), then run as `COPY (statement) TO STDOUT (FORMAT binary)` with its parameters inlined
- * as literals, and the binary stream is decoded straight into Arrow batches (copy-binary.ts).
- * Statements COPY cannot wrap (SHOW, EXPLAIN, FETCH…) run through `pg` with text results and
- * come back as Utf8 columns. Statements without rows run through `pg`'s ordinary `query()`.
+ * A statement's description (parameter count, result columns) comes from Parse/Describe the
+ * first time and from a per-connection cache after that (descriptions.ts). A row-returning
+ * statement then runs through the extended protocol in one round trip — Parse, Bind with binary
+ * results for every column type sqlaio decodes (text for the others), Describe, Execute, Sync —
+ * and the wire tap hands its rows straight to the decoder (tuples.ts), bypassing `pg`'s parser.
+ * Parameters travel as parameters, never inlined into the text. Statements without rows run
+ * through `pg`'s ordinary `query()`.
  *
- * Backpressure: decoded batches queue in the cursor; past two unread batches the socket is
- * paused (the server then blocks on its send buffer), and resumed as the executor takes them.
+ * Backpressure: decoded batches queue in the cursor; past two unread batches the tap pauses the
+ * socket (the server then blocks on its send buffer), and resumes as the executor takes them.
  *
  * Ordering: the executor runs one request at a time, but closing a cursor early (or cancelling)
- * ends its COPY asynchronously; `#gate` is what the next statement waits for: the COPY's end and
- * the cancel connection's close (see cancel.ts for why the latter makes a cancel exact).
+ * ends its portal asynchronously; `#gate` is what the next statement waits for: the portal's end
+ * and the cancel connection's close (see cancel.ts for why the latter makes a cancel exact).
  */
 import type { BatchMessage, BoundParams, BoundValue } from '../../thread/protocol.js'
 import type { Driver, RowCursor, StatementOutcome } from '../../worker/driver.js'
 import { sendCancel } from './cancel.js'
-import { ColumnBuilder } from './column-builder.js'
-import { CopyBinaryDecoder } from './copy-binary.js'
+import { type Description, DescriptionCache, sameColumns } from './descriptions.js'
 import { fromPgError, isServerError } from './errors.js'
-import type { PgClient, PgModule } from './load.js'
-import { firstKeyword, inlineParams } from './sql-text.js'
-import { CopyOut, Describe } from './submittables.js'
+import type { PgClient, PgField, PgModule } from './load.js'
+import { isPlainRead, mayChangeDescriptions } from './sql-text.js'
+import { bindMessage, Describe, Portal, type PortalEvents } from './submittables.js'
+import { TupleDecoder } from './tuples.js'
 import { type PgType, pgType } from './types.js'
+import { WireTap } from './wire-tap.js'
 
-/** Statements whose rows `COPY (…) TO STDOUT` can carry. */
-const COPYABLE = new Set(['select', 'values', 'table', 'with', 'insert', 'update', 'delete'])
 /** Unread batches a cursor keeps before it pauses the socket. */
 const HIGH_WATER = 2
-const identity = (value: string): string => value
+/** A column sent in text form arrives as the bytes of its type's output function: Utf8. */
+const TEXT_FORM = pgType(25, -1) as PgType
+const ignore = (): void => {}
 
 function abortError(): Error {
   const error = new Error('The operation was aborted')
@@ -45,22 +48,48 @@ function positional(params: BoundParams): BoundValue[] {
   )
 }
 
+/**
+ * The result formats to ask for: one binary code for all when every column has a decoder, else
+ * a code per column (text for the types decoded from their text form).
+ */
+function resultFormats(fields: readonly PgField[]): number[] {
+  const binary = fields.map((f) => (pgType(f.dataTypeID, f.dataTypeModifier) ? 1 : 0))
+  return binary.every((b) => b === 1) ? [1] : binary
+}
+
+/** The server's "bind message has N result formats but query has M columns" (a stale entry). */
+const isFormatCountError = (error: unknown): boolean =>
+  error instanceof Error && /result formats but query has/.test(error.message)
+
+/**
+ * One call (execute, exec, executeMany) from start to end, across its server exchanges, so that
+ * a cancel arriving between two exchanges is not lost: the next one does not start.
+ */
+interface Operation {
+  cancelled: boolean
+  /** Whether an exchange of this operation is on the wire (a cancel request can stop it). */
+  onWire: boolean
+}
+
 export class PgDriver implements Driver {
   readonly #client: PgClient
+  readonly #tap: WireTap
+  readonly #descriptions = new DescriptionCache()
   /** Transaction status from the last ReadyForQuery: I idle, T in a transaction, E failed one. */
   #status = 'I'
-  /** What the next statement waits for (an early-closed COPY's end, a cancel's delivery). */
+  /** What the next statement waits for (an early-closed portal's end, a cancel's delivery). */
   #gate: Promise<void> = Promise.resolve()
-  /** The statement on the wire, if any, and whether it is being cancelled. */
-  #running: { cancelled: boolean } | null = null
+  /** The call in progress, if any. */
+  #running: Operation | null = null
   /** The exchange in progress, settled with an error if the connection is lost under it. */
-  #exchange: CopyOut | Describe | null = null
+  #exchange: Portal | Describe | null = null
   #lost: Error | null = null
   /** Called when the connection is lost (waiters for a ReadyForQuery that will not come). */
   readonly #onLost = new Set<() => void>()
 
   private constructor(client: PgClient) {
     this.#client = client
+    this.#tap = new WireTap(client.connection.stream)
     client.connection.on('readyForQuery', ((message: { status: string }) => {
       this.#status = message.status
     }) as (message: never) => void)
@@ -114,18 +143,36 @@ export class PgDriver implements Driver {
   }
 
   /**
-   * Asks the server to stop the statement on the wire, if there is one. The statement then
-   * fails with SQLSTATE 57014, which this driver reports as an abort.
+   * Asks the server to stop the call in progress, if there is one. A statement on the wire
+   * then fails with SQLSTATE 57014, which this driver reports as an abort; one not started yet
+   * does not start.
    */
   cancelRunning(): void {
-    const running = this.#running
-    if (!running || running.cancelled) return
-    running.cancelled = true
+    const op = this.#running
+    if (op) this.cancel(op)
+  }
+
+  /** Cancels `op` (see cancelRunning); a no-op once it was cancelled. */
+  cancel(op: Operation): void {
+    if (op.cancelled) return
+    op.cancelled = true
+    if (!op.onWire) return
     const { host, port, processID, secretKey } = this.#client
     if (processID === null || secretKey === null) return
     const delivered = sendCancel(host, port, processID, secretKey)
     const gate = this.#gate
-    this.#gate = Promise.all([gate, delivered]).then(() => undefined)
+    this.#gate = Promise.all([gate, delivered]).then(ignore)
+  }
+
+  #begin(): Operation {
+    const op = { cancelled: false, onWire: false }
+    this.#running = op
+    return op
+  }
+
+  /** Ends `op` (its last exchange is over). */
+  finish(op: Operation): void {
+    if (this.#running === op) this.#running = null
   }
 
   /**
@@ -135,7 +182,7 @@ export class PgDriver implements Driver {
    */
   #nextReady(): { ready: Promise<void>; dispose: () => void } {
     const connection = this.#client.connection
-    let done: () => void = () => {}
+    let done: () => void = ignore
     const ready = new Promise<void>((resolve) => {
       done = resolve
     })
@@ -151,26 +198,26 @@ export class PgDriver implements Driver {
     }
   }
 
-  /** Runs `work` as the statement on the wire; a 57014 it caused by cancelling becomes an abort. */
-  async #track<T>(work: (running: { cancelled: boolean }) => Promise<T>): Promise<T> {
+  /** Runs one exchange of `op` on the wire; a 57014 its cancel caused becomes an abort. */
+  async #wire<T>(op: Operation, work: () => Promise<T>): Promise<T> {
     await this.#gate
     if (this.#lost) throw this.#lost
-    const running = { cancelled: false }
-    this.#running = running
+    if (op.cancelled) throw abortError()
+    op.onWire = true
     const next = this.#nextReady()
     try {
-      return await work(running)
+      return await work()
     } catch (error) {
       if (!this.#lost) await next.ready
-      if (running.cancelled && isServerError(error) && error.code === '57014') throw abortError()
+      if (op.cancelled && isServerError(error) && error.code === '57014') throw abortError()
       throw fromPgError(error)
     } finally {
+      op.onWire = false
       next.dispose()
-      if (this.#running === running) this.#running = null
     }
   }
 
-  async #submit<T extends CopyOut | Describe>(exchange: T): Promise<T> {
+  async #submit<T extends Portal | Describe>(exchange: T): Promise<T> {
     this.#exchange = exchange
     void this.#client.query(exchange)
     await exchange.done
@@ -179,81 +226,92 @@ export class PgDriver implements Driver {
     return exchange
   }
 
-  execute(sql: string, params: BoundParams): Promise<StatementOutcome> {
+  /** The statement's description: from the cache, else from the server (one round trip). */
+  async #describe(op: Operation, sql: string): Promise<{ description: Description; cached: boolean }> {
+    const cached = this.#descriptions.get(sql)
+    if (cached) return { description: cached, cached: true }
+    const described = await this.#wire(op, () => this.#submit(new Describe(sql)))
+    const description = { paramCount: described.paramCount, fields: described.fields }
+    this.#descriptions.set(sql, description)
+    return { description, cached: false }
+  }
+
+  async execute(sql: string, params: BoundParams): Promise<StatementOutcome> {
     const values = positional(params)
-    return this.#track(async (running) => {
-      const described = await this.#submit(new Describe(sql))
-      if (described.paramCount !== values.length) {
-        throw new RangeError(
-          `the statement takes ${described.paramCount} parameter(s) but ${values.length} were given`,
-        )
-      }
-      const fields = described.fields
-      if (!fields) {
-        const result = await this.#client.query({ text: sql, values })
+    const op = this.#begin()
+    try {
+      return await this.#execute(op, sql, values, true)
+    } catch (error) {
+      this.finish(op)
+      throw error
+    }
+  }
+
+  async #execute(
+    op: Operation,
+    sql: string,
+    values: BoundValue[],
+    mayRetry: boolean,
+  ): Promise<StatementOutcome> {
+    const { description, cached } = await this.#describe(op, sql)
+    if (description.paramCount !== values.length) {
+      throw new RangeError(
+        `the statement takes ${description.paramCount} parameter(s) but ${values.length} were given`,
+      )
+    }
+    if (!description.fields) {
+      try {
+        const result = await this.#wire(op, () => this.#client.query({ text: sql, values }))
+        this.finish(op)
         return { returnsRows: false, rowcount: result.rowCount ?? 0, lastInsertRowid: 0n }
+      } finally {
+        if (mayChangeDescriptions(sql)) this.#descriptions.clear()
       }
-      const columns = fields.map((f) => f.name)
-      if (!COPYABLE.has(firstKeyword(sql))) {
-        const result = await this.#client.query({
-          text: sql,
-          values,
-          rowMode: 'array',
-          types: { getTypeParser: () => identity },
-        })
-        return {
-          returnsRows: true,
-          columns,
-          cursor: new TextCursor(result.rows as (string | null)[][], columns.length),
-        }
+    }
+    const wasIdle = this.#status === 'I'
+    const cursor = new PortalCursor(this, this.#tap, op)
+    const portal = new Portal(sql, bindMessage(values, resultFormats(description.fields)), this.#tap, cursor)
+    const ended = this.#wire(op, () => this.#submit(portal))
+    // The next statement waits until this portal is over, however it ends.
+    this.#gate = ended.then(ignore, ignore)
+    cursor.follow(ended)
+    try {
+      await cursor.described
+    } catch (error) {
+      // A stale entry asked for a result format per column of a statement whose column count
+      // changed: the server refused the Bind, so nothing ran. Outside a transaction (which the
+      // error would have aborted), describe again and retry once.
+      if (cached && isFormatCountError(error)) {
+        this.#descriptions.delete(sql)
+        if (mayRetry && wasIdle) return this.#execute(op, sql, values, false)
       }
-      const types = fields.map((f) => pgType(f.dataTypeID, f.dataTypeModifier))
-      let body = inlineParams(sql, values)
-      if (types.includes(null)) {
-        // Types without a binary decoder are cast to text, by position (names may repeat).
-        const names = fields.map((_, i) => `c${i + 1}`)
-        // format('%s') is the type's own output function (a ::text cast may differ: inet).
-        const select = names
-          .map((name, i) =>
-            types[i] ? name : `CASE WHEN ${name} IS NULL THEN NULL ELSE format('%s', ${name}) END`,
-          )
-          .join(', ')
-        body = `WITH sqlaio_q(${names.join(', ')}) AS (\n${body}\n) SELECT ${select} FROM sqlaio_q`
-      }
-      const resolved = types.map((t) => t ?? (pgType(25, -1) as PgType))
-      const cursor = new CopyCursor(this, `COPY (\n${body}\n) TO STDOUT (FORMAT binary)`, resolved, running)
-      return { returnsRows: true, columns, cursor }
-    })
-  }
-
-  /** Starts a COPY for `cursor`; resolves when it ended (its error, if any, is the cursor's). */
-  startCopy(cursor: CopyCursor, text: string, running: { cancelled: boolean }): Promise<void> {
-    const copy = new CopyOut(text, (chunk) => cursor.onData(chunk))
-    const ended = this.#track(async (tracked) => {
-      // The cursor may be cancelled through the execute's token before it started.
-      if (running.cancelled) tracked.cancelled = true
-      cursor.tracked = tracked
-      await this.#submit(copy)
-    })
-    // The next statement waits until this COPY is over, however it ends.
-    this.#gate = ended.then(
-      () => undefined,
-      () => undefined,
-    )
-    return ended
-  }
-
-  pause(): void {
-    this.#client.connection.stream.pause()
-  }
-
-  resume(): void {
-    this.#client.connection.stream.resume()
+      throw error
+    }
+    const fields = cursor.fields ?? description.fields
+    if (!sameColumns(fields, description.fields)) this.#descriptions.set(sql, { ...description, fields })
+    if (cursor.undecodable) {
+      // A stale entry asked for binary results, and a column's type changed to one sqlaio
+      // decodes from its text form only: the rows came in a form it cannot read.
+      cursor.discard()
+      await ended.catch(ignore)
+      this.#descriptions.delete(sql)
+      if (mayRetry && wasIdle && isPlainRead(sql)) return this.#execute(op, sql, values, false)
+      throw new Error(
+        'the result columns of this statement changed type since it was last described (a concurrent schema change?): run it again',
+      )
+    }
+    return { returnsRows: true, columns: fields.map((f) => f.name), cursor }
   }
 
   async exec(sql: string): Promise<void> {
     const committing = /^\s*(commit|end)\s*;?\s*$/i.test(sql) && this.#status === 'E'
-    await this.#track(() => this.#client.query(sql))
+    const op = this.#begin()
+    try {
+      await this.#wire(op, () => this.#client.query(sql))
+    } finally {
+      this.finish(op)
+      if (mayChangeDescriptions(sql, true)) this.#descriptions.clear()
+    }
     if (committing) {
       const error = new Error('COMMIT rolled the transaction back: a statement in it had failed')
       throw Object.assign(error, { name: 'DatabaseError', code: '25P02', fields: {} })
@@ -265,16 +323,20 @@ export class PgDriver implements Driver {
     const outer = this.#status === 'I'
     await this.exec(outer ? 'BEGIN' : 'SAVEPOINT sqlaio_many')
     let changes = 0
+    const op = this.#begin()
     try {
-      await this.#track(async () => {
+      await this.#wire(op, async () => {
         for (const values of lists) changes += (await this.#client.query({ text: sql, values })).rowCount ?? 0
       })
     } catch (error) {
       if (!this.#lost)
         await this.#client
           .query(outer ? 'ROLLBACK' : 'ROLLBACK TO SAVEPOINT sqlaio_many; RELEASE SAVEPOINT sqlaio_many')
-          .catch(() => {})
+          .catch(ignore)
       throw error
+    } finally {
+      this.finish(op)
+      if (mayChangeDescriptions(sql)) this.#descriptions.clear()
     }
     await this.exec(outer ? 'COMMIT' : 'RELEASE SAVEPOINT sqlaio_many')
     return changes
@@ -286,70 +348,119 @@ export class PgDriver implements Driver {
   }
 
   async close(): Promise<void> {
-    await this.#client.end().catch(() => {})
+    await this.#client.end().catch(ignore)
   }
 }
 
-/** The rows of a COPY, decoded into batches as the data arrives. */
-class CopyCursor implements RowCursor {
+/**
+ * The rows of one portal, decoded into batches as the wire tap reads them. The tap is paused at
+ * the RowDescription until the executor asks for the first batch (which says the batch size),
+ * then whenever two decoded batches wait unread.
+ */
+class PortalCursor implements RowCursor, PortalEvents {
   readonly #driver: PgDriver
-  readonly #text: string
-  readonly #types: readonly PgType[]
-  readonly #running: { cancelled: boolean }
-  /** The COPY's own token once it is on the wire (cancelling it stops the COPY). */
-  tracked: { cancelled: boolean } | null = null
-  #decoder: CopyBinaryDecoder | null = null
+  readonly #tap: WireTap
+  readonly #op: Operation
+  /** The result's columns as the portal described them (null until then). */
+  fields: PgField[] | null = null
+  /** A column came in binary form with no decoder for its type (a stale description). */
+  undecodable = false
+  /** Settles at the RowDescription, or when the portal ended without one (rejects on error). */
+  readonly described: Promise<void>
+  #onDescribed: () => void = ignore
+  #types: PgType[] = []
+  #decoder: TupleDecoder | null = null
   readonly #queue: BatchMessage[] = []
   #ended = false
   #error: unknown = null
+  /** Whether this cursor paused the tap (waiting for the batch size, or for a reader). */
   #paused = false
   #closed = false
   #wake: (() => void) | null = null
 
-  constructor(driver: PgDriver, text: string, types: readonly PgType[], running: { cancelled: boolean }) {
+  constructor(driver: PgDriver, tap: WireTap, op: Operation) {
     this.#driver = driver
-    this.#text = text
-    this.#types = types
-    this.#running = running
+    this.#tap = tap
+    this.#op = op
+    let reject: (error: unknown) => void = ignore
+    this.described = new Promise<void>((resolve, fail) => {
+      this.#onDescribed = resolve
+      reject = fail
+    })
+    this.#reject = reject
   }
+
+  readonly #reject: (error: unknown) => void
 
   get done(): boolean {
     return this.#ended && this.#queue.length === 0
   }
 
-  onData(chunk: Buffer): void {
-    if (this.#closed) return
-    this.#decoder!.push(chunk)
-  }
-
-  #start(batchRows: number): void {
-    this.#decoder = new CopyBinaryDecoder(this.#types, batchRows, (batch) => {
-      this.#queue.push(batch)
-      this.#wake?.()
-      if (this.#queue.length >= HIGH_WATER && !this.#paused) {
-        this.#paused = true
-        this.#driver.pause()
-      }
-    })
-    this.#driver.startCopy(this, this.#text, this.#running).then(
+  /** Tracks the portal's end: its tail batch, or its error. */
+  follow(ended: Promise<unknown>): void {
+    ended.then(
       () => {
-        const decoder = this.#decoder!
+        this.#onDescribed()
+        const decoder = this.#decoder
         // The tail of the rows, or the (empty, typed) only batch of a result without rows.
-        if (!this.#closed && (decoder.rows > 0 || decoder.emitted === 0)) this.#queue.push(decoder.finish())
+        if (decoder && !this.#closed && (decoder.rows > 0 || decoder.emitted === 0))
+          this.#queue.push(decoder.finish())
         this.#end(null)
       },
-      (error) => this.#end(error),
+      (error: unknown) => {
+        this.#reject(error)
+        this.#end(error)
+      },
     )
+  }
+
+  description(fields: PgField[]): void {
+    this.fields = fields
+    this.#types = fields.map((f) => {
+      if (f.format === 'text') return TEXT_FORM
+      const type = pgType(f.dataTypeID, f.dataTypeModifier)
+      if (!type) this.undecodable = true
+      return type ?? TEXT_FORM
+    })
+    // No row is decoded before the executor says the batch size.
+    this.#pause()
+    this.#onDescribed()
+  }
+
+  row(buf: Buffer, start: number, end: number): void {
+    if (!this.#closed && !this.undecodable) this.#decoder!.row(buf, start, end)
+  }
+
+  #pause(): void {
+    if (this.#paused) return
+    this.#paused = true
+    this.#tap.pause()
+  }
+
+  #resume(): void {
+    if (!this.#paused) return
+    this.#paused = false
+    this.#tap.resume()
   }
 
   #end(error: unknown): void {
     this.#ended = true
     this.#error = error
+    this.#driver.finish(this.#op)
     this.#wake?.()
   }
 
   async nextBatch(maxRows: number): Promise<BatchMessage | null> {
-    if (!this.#decoder) this.#start(maxRows)
+    if (!this.#decoder) {
+      this.#decoder = new TupleDecoder(this.#types, maxRows, (batch) => {
+        this.#queue.push(batch)
+        this.#wake?.()
+        if (this.#queue.length >= HIGH_WATER) this.#pause()
+      })
+      // A portal that ended without a RowDescription has no rows: its only batch is empty.
+      if (this.#ended && !this.#error && this.#queue.length === 0) this.#queue.push(this.#decoder.finish())
+    }
+    if (this.#queue.length < HIGH_WATER) this.#resume()
     while (this.#queue.length === 0 && !this.#ended && !this.#closed) {
       await new Promise<void>((resolve) => {
         this.#wake = resolve
@@ -357,71 +468,26 @@ class CopyCursor implements RowCursor {
       this.#wake = null
     }
     const batch = this.#queue.shift() ?? null
-    if (this.#paused && this.#queue.length < HIGH_WATER) {
-      this.#paused = false
-      this.#driver.resume()
-    }
+    if (this.#queue.length < HIGH_WATER) this.#resume()
     if (!batch && this.#error) throw this.#error
     return batch
+  }
+
+  /** Reads the rest of the rows to drop them, letting the statement finish (not cancelled). */
+  discard(): void {
+    this.#closed = true
+    this.#queue.length = 0
+    this.#resume()
   }
 
   close(): void {
     if (this.#closed) return
     this.#closed = true
     this.#queue.length = 0
-    if (!this.#ended) {
-      // Stop the server sending the rest; the COPY then ends with 57014, which nobody reads.
-      if (this.tracked) this.#driver.cancelRunning()
-      else this.#running.cancelled = true
-    }
-    if (this.#paused) {
-      this.#paused = false
-      this.#driver.resume()
-    }
+    // Stop the server sending the rest; the portal then ends with 57014, which nobody reads.
+    if (!this.#ended) this.#driver.cancel(this.#op)
+    // The rest is read (and dropped) until the portal's end.
+    this.#resume()
     this.#wake?.()
-  }
-}
-
-/** Rows that arrived as text (statements COPY cannot wrap): one batch of Utf8 columns. */
-class TextCursor implements RowCursor {
-  #rows: (string | null)[][] | null
-  readonly #columns: number
-
-  constructor(rows: (string | null)[][], columns: number) {
-    this.#rows = rows
-    this.#columns = columns
-  }
-
-  get done(): boolean {
-    return this.#rows === null
-  }
-
-  nextBatch(): BatchMessage | null {
-    const rows = this.#rows
-    if (!rows) return null
-    this.#rows = null
-    const builders = Array.from({ length: this.#columns }, () => new ColumnBuilder({ id: 'utf8' }))
-    for (const row of rows) {
-      for (let c = 0; c < this.#columns; c++) {
-        const value = row[c]
-        if (value === null || value === undefined) builders[c]!.appendNull()
-        else builders[c]!.appendString(value)
-      }
-    }
-    let size = 0
-    for (const b of builders) size += b.size()
-    const buffer = new SharedArrayBuffer(Math.max(size, 8))
-    const target = new Uint8Array(buffer)
-    let at = 0
-    const columns = builders.map((b) => {
-      const written = b.write(target, at)
-      at = written.end
-      return written.layout
-    })
-    return { buffer, numRows: rows.length, columns, lease: 0 }
-  }
-
-  close(): void {
-    this.#rows = null
   }
 }

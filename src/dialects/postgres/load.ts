@@ -9,17 +9,26 @@ export interface PgField {
   name: string
   dataTypeID: number
   dataTypeModifier: number
+  /** How the column's values are sent: text, or binary (the portal's Bind asked for it). */
+  format: 'text' | 'binary'
 }
 
 /** `pg`'s connection: the socket and the protocol writer under a Client. */
 export interface PgConnection {
-  stream: { pause(): void; resume(): void }
+  stream: {
+    pause(): void
+    resume(): void
+    write(chunk: Buffer): boolean
+    listeners(event: 'data'): ((chunk: Buffer) => void)[]
+    removeListener(event: 'data', listener: (chunk: Buffer) => void): void
+    on(event: 'data', listener: (chunk: Buffer) => void): void
+  }
   on(event: string, listener: (message: never) => void): void
   removeListener(event: string, listener: (message: never) => void): void
   parse(query: { text: string; name?: string; types?: number[] }): void
   describe(message: { type: 'S' | 'P'; name?: string }): void
+  execute(message: { portal: string; rows: number }): void
   sync(): void
-  query(text: string): void
 }
 
 /** A `pg` Client. */

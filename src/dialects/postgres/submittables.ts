@@ -1,9 +1,12 @@
 /**
  * Two protocol exchanges `pg` has no API for, written as `pg` "submittables" (objects with a
  * `submit(connection)` method that the client queues like queries and feeds the messages of):
- * describing a statement without running it, and receiving COPY data as raw buffers.
+ * describing a statement without running it, and running one with binary results whose rows
+ * the wire tap hands to sqlaio's decoder instead of `pg`'s parser.
  */
+import type { BoundValue } from '../../thread/protocol.js'
 import type { PgConnection, PgField } from './load.js'
+import type { WireTap } from './wire-tap.js'
 
 /** What a submittable receives from the client; unused messages are ignored. */
 abstract class Exchange {
@@ -45,7 +48,7 @@ abstract class Exchange {
   handleCopyInResponse(): void {
     this.error ??= new Error('COPY FROM STDIN is not supported by execute()')
   }
-  handleCopyData(_message: { chunk: Buffer }): void {}
+  handleCopyData(): void {}
 }
 
 /** Parse + Describe + Sync: the statement's parameter count and result columns (null: none). */
@@ -81,27 +84,96 @@ export class Describe extends Exchange {
   }
 }
 
-/** A simple-protocol COPY … TO STDOUT whose data chunks go to `onData` as they arrive. */
-export class CopyOut extends Exchange {
-  readonly #text: string
-  readonly #onData: (chunk: Buffer) => void
+/**
+ * The Bind message: unnamed portal of the unnamed statement, parameters in text form (bytes in
+ * binary form, as `pg` sends a Buffer), and the result format of each column (0 text, 1 binary;
+ * a single code applies to every column).
+ */
+export function bindMessage(values: readonly BoundValue[], resultFormats: readonly number[]): Buffer {
+  const encoded = values.map((value) =>
+    value === null
+      ? null
+      : value instanceof Uint8Array
+        ? Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+        : Buffer.from(String(value), 'utf8'),
+  )
+  let size = 4 + 2 + 2 + 2 * values.length + 2 + 2 + 2 * resultFormats.length
+  for (const value of encoded) size += 4 + (value ? value.length : 0)
+  const message = Buffer.alloc(1 + size)
+  message[0] = 0x42 // 'B'
+  message.writeInt32BE(size, 1)
+  // Portal and statement names: two empty strings (their NUL terminators are already 0).
+  let at = 7
+  message.writeInt16BE(values.length, at)
+  at += 2
+  for (const value of values) {
+    message.writeInt16BE(value instanceof Uint8Array ? 1 : 0, at)
+    at += 2
+  }
+  message.writeInt16BE(values.length, at)
+  at += 2
+  for (const value of encoded) {
+    message.writeInt32BE(value ? value.length : -1, at)
+    at += 4
+    if (value) at += value.copy(message, at)
+  }
+  message.writeInt16BE(resultFormats.length, at)
+  at += 2
+  for (const format of resultFormats) {
+    message.writeInt16BE(format, at)
+    at += 2
+  }
+  return message
+}
 
-  constructor(text: string, onData: (chunk: Buffer) => void) {
+/** What a Portal tells its reader as the server answers. */
+export interface PortalEvents {
+  /** The result's columns (the portal's RowDescription, before any row). */
+  description(fields: PgField[]): void
+  /** A row's binary body, read off the socket by the wire tap. */
+  row(buf: Buffer, start: number, end: number): void
+}
+
+/**
+ * One statement through the extended protocol in one round trip: Parse, Bind (binary results
+ * where a decoder exists), Describe the portal, Execute, Sync. The rows bypass `pg`: the wire
+ * tap hands them to `events.row` while this exchange is `pg`'s active query.
+ */
+export class Portal extends Exchange {
+  readonly #text: string
+  readonly #bind: Buffer
+  readonly #tap: WireTap
+  readonly #events: PortalEvents
+  constructor(text: string, bind: Buffer, tap: WireTap, events: PortalEvents) {
     super()
     this.#text = text
-    this.#onData = onData
+    this.#bind = bind
+    this.#tap = tap
+    this.#events = events
   }
 
   submit(connection: PgConnection): void {
-    connection.query(this.#text)
+    this.#tap.capture = (buf, start, end) => {
+      if (this.error) return
+      try {
+        this.#events.row(buf, start, end)
+      } catch (error) {
+        this.error = error as Error
+      }
+    }
+    connection.parse({ text: this.#text, name: '', types: [] })
+    connection.stream.write(this.#bind)
+    connection.describe({ type: 'P', name: '' })
+    connection.execute({ portal: '', rows: 0 })
+    connection.sync()
   }
 
-  override handleCopyData(message: { chunk: Buffer }): void {
-    if (this.error) return
-    try {
-      this.#onData(message.chunk)
-    } catch (error) {
-      this.error = error as Error
-    }
+  override handleRowDescription(message: { fields: PgField[] }): void {
+    if (!this.error) this.#events.description(message.fields)
+  }
+
+  override settle(error?: Error): void {
+    this.#tap.capture = null
+    super.settle(error)
   }
 }

@@ -1,8 +1,8 @@
 /**
  * PostgreSQL types as a table: for each type OID, the Arrow type of its column and the decoder
- * of its BINARY wire form (big-endian, as COPY … (FORMAT binary) and the extended protocol send
- * it) into a ColumnBuilder. A type missing here is not decoded: the statement is rewritten to
- * cast that column to text (see driver.ts), so it arrives as Utf8 of its text form.
+ * of its BINARY wire form (big-endian, as the extended protocol sends it) into a ColumnBuilder.
+ * A type missing here is not decoded: the driver asks for that column in text form (its type's
+ * output function), so it arrives as Utf8.
  *
  * | PostgreSQL                       | Arrow                                   |
  * |----------------------------------|-----------------------------------------|
