@@ -64,7 +64,14 @@ abstract class RingTransport<Out, In> extends BellTransport<Out, In> {
       this.committed()
     } else {
       const sequenced: Sequenced<Out> = [seq, message]
-      this.port.postMessage(sequenced)
+      try {
+        this.port.postMessage(sequenced)
+      } catch (error) {
+        // Nothing was sent (a value structured clone refuses): give the number back, or the
+        // receiver would wait for it forever.
+        this.#sent = seq
+        throw error
+      }
     }
     this.ring()
   }
