@@ -17,6 +17,18 @@ import { workerFixture } from './stress/support.js'
 
 process.env.SQLAIO_TRANSPORT = 'ring'
 
+test('SQLAIO_TRANSPORT picks the transport of new workers, and refuses an unknown one', async () => {
+  try {
+    process.env.SQLAIO_TRANSPORT = 'port'
+    const engine = tempEngine()
+    assert.equal(await engine.scalar('SELECT ?', ['over the port']), 'over the port')
+    process.env.SQLAIO_TRANSPORT = 'pigeon'
+    await assert.rejects(tempEngine().scalar('SELECT 1'), /SQLAIO_TRANSPORT/)
+  } finally {
+    process.env.SQLAIO_TRANSPORT = 'ring'
+  }
+})
+
 test('the byte ring keeps records in order across wrap-around and refuses what does not fit', () => {
   const capacity = 256
   const buffer = new SharedArrayBuffer(ringBytes(capacity))

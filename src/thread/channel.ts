@@ -5,8 +5,8 @@
  * Signalling (see transport.ts): requests are sent through the channel's transport, which rings
  * the doorbell; replies are drained from it whenever the reply bell rings, observed with
  * `Atomics.waitAsync` — never a blocking wait on the main thread. The transport is the
- * MessagePort alone, or shared-memory rings beside it (`SQLAIO_TRANSPORT=port|ring`, read when a
- * worker starts).
+ * MessagePort alone, or (the default) shared-memory rings beside it (`SQLAIO_TRANSPORT=port|ring`,
+ * read when a worker starts).
  *
  * Liveness: a pending `waitAsync` does not keep Node's event loop alive, so the channel counts
  * "holds" (calls awaiting a reply, streams whose worker is producing) and keeps the Worker
@@ -55,9 +55,12 @@ export type ChannelOptions = DistributiveOmit<WorkerInit, 'control' | 'port' | '
  */
 const STOP_GRACE_MS = 2000
 
-/** Which transport new workers use: `SQLAIO_TRANSPORT=port|ring`. */
+/**
+ * Which transport new workers use: `SQLAIO_TRANSPORT=ring` (the default: small calls through
+ * shared memory) or `port` (every message by structured clone, as before the ring existed).
+ */
 function ringTransport(): boolean {
-  const kind = process.env.SQLAIO_TRANSPORT ?? 'port'
+  const kind = process.env.SQLAIO_TRANSPORT ?? 'ring'
   if (kind !== 'port' && kind !== 'ring')
     throw new TypeError(`SQLAIO_TRANSPORT must be 'port' or 'ring', not '${kind}'`)
   return kind === 'ring'
