@@ -11,8 +11,7 @@
  * expects next, and stops when neither does yet (that message is being published; its bell will
  * ring). It holds at most one port message that came early.
  */
-import type { MessagePort } from 'node:worker_threads'
-import { receiveMessageOnPort } from 'node:worker_threads'
+import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads'
 import { Decoder, decodeReply, Encoder, encodeReply, RequestDecoder, RequestEncoder } from './codec.js'
 import type { Reply, Request } from './protocol.js'
 import { RingReader, RingWriter, ringBytes } from './ring.js'
