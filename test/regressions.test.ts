@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import Database from 'better-sqlite3'
 import { AbortError, ClosedError, createEngine } from '../src/index.js'
-import { countSql, SLOW_SCALAR_SQL, tempDbPath, tempEngine } from './helpers.js'
+import { countSql, SLOW_SCALAR_SQL, tempDbPath, tempEngine, writeModule } from './helpers.js'
 
 for (const native of ['off', 'auto'] as const) {
   test(`SELECT * after a schema change returns the new columns, as better-sqlite3 does (native ${native})`, async () => {
@@ -33,6 +33,30 @@ for (const native of ['off', 'auto'] as const) {
     } finally {
       await engine.dispose()
       oracle.close()
+    }
+  })
+}
+
+const alterRaw = writeModule(`
+  export function addColumn(db) { db.exec("ALTER TABLE t ADD COLUMN c TEXT DEFAULT 'raw'") }
+`)
+
+for (const native of ['off', 'auto'] as const) {
+  test(`outside a transaction, a schema change by the same connection refreshes cached columns (native ${native})`, async () => {
+    const engine = createEngine(`sqlite:///${tempDbPath()}`, { native })
+    try {
+      const conn = await engine.connect()
+      await conn.execute('CREATE TABLE t (a INTEGER)')
+      await conn.execute('INSERT INTO t VALUES (1)')
+      assert.deepEqual(await (await conn.execute('SELECT * FROM t')).fetchall(), [{ a: 1 }])
+      await conn.execute("ALTER TABLE t ADD COLUMN b TEXT DEFAULT 'x'")
+      assert.deepEqual(await (await conn.execute('SELECT * FROM t')).fetchall(), [{ a: 1, b: 'x' }])
+      // DDL on the raw connection, which the driver cannot read.
+      await conn.runInWorker(alterRaw, 'addColumn')
+      assert.deepEqual(await (await conn.execute('SELECT * FROM t')).fetchall(), [{ a: 1, b: 'x', c: 'raw' }])
+      await conn.close()
+    } finally {
+      await engine.dispose()
     }
   })
 }

@@ -2,9 +2,11 @@
  * The main thread's end of one worker: sends requests, routes replies to their listeners by id,
  * and keeps the process alive exactly while a reply is owed.
  *
- * Signalling (see protocol.ts for the control block): requests are posted on the port and the
- * doorbell is rung; replies are pulled with `receiveMessageOnPort` whenever the reply bell rings,
- * observed with `Atomics.waitAsync` — never a blocking wait on the main thread.
+ * Signalling (see transport.ts): requests are sent through the channel's transport, which rings
+ * the doorbell; replies are drained from it whenever the reply bell rings, observed with
+ * `Atomics.waitAsync` — never a blocking wait on the main thread. The transport is the
+ * MessagePort alone, or (the default) shared-memory rings beside it (`SQLAIO_TRANSPORT=port|ring`,
+ * read when a worker starts).
  *
  * Liveness: a pending `waitAsync` does not keep Node's event loop alive, so the channel counts
  * "holds" (calls awaiting a reply, streams whose worker is producing) and keeps the Worker
@@ -14,16 +16,11 @@
  * aborts the whole process when an SQLite call fails during termination. `stop()` asks the worker
  * to stop (see `Ctl.stopping`) and waits for it to exit by itself; see `stop()` and `exit-guard.ts`.
  */
-import {
-  MessageChannel,
-  type MessagePort,
-  type ResourceLimits,
-  receiveMessageOnPort,
-  type Worker,
-} from 'node:worker_threads'
+import { MessageChannel, type ResourceLimits, type Worker } from 'node:worker_threads'
 import { loadNative } from '../dialects/sqlite/native.js'
 import { ClosedError, reviveError, WorkerCrashedError } from '../errors.js'
 import { guardExit, type StoppableWorker } from './exit-guard.js'
+import { PortTransport } from './port-transport.js'
 import {
   CONTROL_BLOCK_BYTES,
   Ctl,
@@ -32,6 +29,8 @@ import {
   type Request,
   type WorkerInit,
 } from './protocol.js'
+import { allocateRings, MainRingTransport } from './ring-transport.js'
+import { MAIN_SIDE, type MainTransport } from './transport.js'
 import { startWorker } from './worker-flags.js'
 
 const WORKER_SCRIPT = new URL('../worker/main.js', import.meta.url)
@@ -44,7 +43,7 @@ export interface ReplyListener {
   onFailure(error: Error): void
 }
 
-export type ChannelOptions = DistributiveOmit<WorkerInit, 'control' | 'port'> & {
+export type ChannelOptions = DistributiveOmit<WorkerInit, 'control' | 'port' | 'rings'> & {
   resourceLimits: ResourceLimits | null
 }
 
@@ -56,9 +55,20 @@ export type ChannelOptions = DistributiveOmit<WorkerInit, 'control' | 'port'> & 
  */
 const STOP_GRACE_MS = 2000
 
+/**
+ * Which transport new workers use: `SQLAIO_TRANSPORT=ring` (the default: small calls through
+ * shared memory) or `port` (every message by structured clone, as before the ring existed).
+ */
+function ringTransport(): boolean {
+  const kind = process.env.SQLAIO_TRANSPORT ?? 'ring'
+  if (kind !== 'port' && kind !== 'ring')
+    throw new TypeError(`SQLAIO_TRANSPORT must be 'port' or 'ring', not '${kind}'`)
+  return kind === 'ring'
+}
+
 export class WorkerChannel implements StoppableWorker {
   readonly #worker: Worker
-  readonly #port: MessagePort
+  readonly #transport: MainTransport
   readonly #control: Int32Array
   readonly #listeners = new Map<number, ReplyListener>()
   #nextId = 1
@@ -82,9 +92,12 @@ export class WorkerChannel implements StoppableWorker {
     const control = new SharedArrayBuffer(CONTROL_BLOCK_BYTES)
     const { port1, port2 } = new MessageChannel()
     this.#control = new Int32Array(control)
-    this.#port = port1
+    const rings = ringTransport() ? allocateRings() : null
+    this.#transport = rings
+      ? new MainRingTransport(this.#control, port1, rings)
+      : new PortTransport(this.#control, port1, MAIN_SIDE)
     const { resourceLimits, ...rest } = options
-    const init = { ...rest, control, port: port2 } as WorkerInit
+    const init = { ...rest, control, port: port2, rings } as WorkerInit
     // How long the worker may wait for a lock (SQLite): bounds the wait for it at process exit.
     this.#busyTimeoutMs = options.dialect === 'sqlite' ? options.busyTimeoutMs : 0
     this.#worker = startWorker(WORKER_SCRIPT, {
@@ -177,10 +190,7 @@ export class WorkerChannel implements StoppableWorker {
   /** Sends a message that expects no reply of its own (credit, close, cancel). */
   send(message: Request): void {
     if (this.#failure) return
-    this.#port.postMessage(message)
-    // Ring after posting, so the worker finds the message when it wakes.
-    Atomics.add(this.#control, Ctl.doorbell, 1)
-    if (Atomics.load(this.#control, Ctl.sleeping) === 1) Atomics.notify(this.#control, Ctl.doorbell)
+    this.#transport.send(message)
   }
 
   /**
@@ -307,27 +317,26 @@ export class WorkerChannel implements StoppableWorker {
     while (!this.#armed && this.#holds > 0 && !this.#failure) {
       // Read the bell before draining: a reply posted after this read rings a value other than
       // `seen`, so waitAsync settles at once ('not-equal') and we drain again.
-      const seen = Atomics.load(this.#control, Ctl.replyBell)
+      const seen = this.#transport.bell()
       this.#drain()
       if (this.#holds === 0 || this.#failure) return
-      const wait = Atomics.waitAsync(this.#control, Ctl.replyBell, seen)
-      if (wait.async) {
+      const wait = this.#transport.waitAsync(seen)
+      if (wait) {
         this.#armed = true
-        wait.value.then(this.#onBell)
+        wait.then(this.#onBell)
       }
     }
+  }
+
+  readonly #deliver = (reply: Reply): void => {
+    const listener = this.#listeners.get(reply.id)
+    if (listener?.onReply(reply)) this.#listeners.delete(reply.id)
   }
 
   #drain(): void {
     this.#draining = true
     try {
-      for (;;) {
-        const received = receiveMessageOnPort(this.#port)
-        if (!received) return
-        const reply = received.message as Reply
-        const listener = this.#listeners.get(reply.id)
-        if (listener?.onReply(reply)) this.#listeners.delete(reply.id)
-      }
+      this.#transport.drain(this.#deliver)
     } finally {
       this.#draining = false
     }

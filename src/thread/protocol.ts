@@ -4,10 +4,11 @@
  * invent a field or a message.
  *
  * Transport. Each worker owns one `MessageChannel` and one control block (an Int32Array over a
- * SharedArrayBuffer). Messages are *posted* on the channel but never *delivered* by the event
- * loop: the receiver pulls them synchronously with `receiveMessageOnPort` after a doorbell rings
- * in the control block. `postMessage` enqueues on the receiving port synchronously, so a message
- * posted before its doorbell is always there when the receiver sees the doorbell.
+ * SharedArrayBuffer), and with the ring transport two byte rings (ring-transport.ts). Messages
+ * are never *delivered* by the event loop: the receiver pulls them synchronously (from its port
+ * with `receiveMessageOnPort`, or from its ring) after a doorbell rings in the control block.
+ * Both ways publish a message before its doorbell rings, so it is always there when the receiver
+ * sees the doorbell. transport.ts is the one interface both sides use.
  *
  * Bulk data (record batches) never goes through structured clone: it lives in a
  * SharedArrayBuffer that the worker allocates and the message only carries its handle.
@@ -49,8 +50,9 @@ export const Ctl = {
    */
   cancelId: 3,
   /**
-   * 1 while the worker is (about to be) blocked in `Atomics.wait` on the doorbell, else 0.
-   * Written only by the worker: 1 just before it waits, 0 once it wakes. The main thread rings
+   * 1 while the worker is (about to be) waiting on the doorbell (`Atomics.wait`, or
+   * `Atomics.waitAsync` for an asynchronous driver), else 0. Written only by the worker: 1 just
+   * before it waits, 0 once it wakes or starts draining. The main thread rings
    * the doorbell first and then calls `Atomics.notify` only if it reads 1, which saves a futex
    * wake whenever the worker is busy or still spinning. No wake-up is lost: both sides use
    * sequentially consistent atomics, so if the main thread reads 0 here, the worker's later
@@ -80,10 +82,17 @@ export const Ctl = {
    * awaiting user code after a grace period (it unrefs it: the worker exits by itself later).
    */
   awaiting: 7,
+  /**
+   * 1 while the main thread has (or is about to arm) an `Atomics.waitAsync` on `replyBell`, else
+   * 0: the mirror image of `sleeping`. Written only by the main thread: 1 just before it arms the
+   * wait, 0 when it starts draining. The worker rings `replyBell` and notifies only if it reads 1
+   * here; no wake-up is lost, for the reason given at `sleeping`.
+   */
+  mainWaiting: 8,
 } as const
 
 /** Size of the control block in bytes (a multiple of 8 so it can share an allocation). */
-export const CONTROL_BLOCK_BYTES = 32
+export const CONTROL_BLOCK_BYTES = 40
 
 /** Storage class of one column within one batch. */
 export enum ColumnKind {
@@ -262,19 +271,23 @@ export type WorkerInit = SqliteWorkerInit | PostgresWorkerInit
 /** `Omit` applied to each member of a union separately. */
 export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 
-export interface PostgresWorkerInit {
-  dialect: 'postgresql'
+/** How a worker talks to the main thread; both dialects' inits carry it. */
+export interface WorkerLink {
   control: SharedArrayBuffer
   port: MessagePort
+  /** The ring transport's two rings (ring-transport.ts), or null for the port alone. */
+  rings: SharedArrayBuffer | null
+}
+
+export interface PostgresWorkerInit extends WorkerLink {
+  dialect: 'postgresql'
   /** Connection string for `pg` (the engine URL with its scheme normalised). */
   connectionString: string
   setup: string | null
 }
 
-export interface SqliteWorkerInit {
+export interface SqliteWorkerInit extends WorkerLink {
   dialect: 'sqlite'
-  control: SharedArrayBuffer
-  port: MessagePort
   filename: string
   readonly: boolean
   fileMustExist: boolean

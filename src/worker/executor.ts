@@ -1,5 +1,5 @@
 /**
- * The worker's request loop. It pulls messages from its port synchronously, answers requests in
+ * The worker's request loop. It drains its transport synchronously, answers requests in
  * the order they were sent, and streams at most one open result at a time under credit-based
  * backpressure.
  *
@@ -13,12 +13,12 @@
  * executor checks the flag between requests and between batches, and `serve` returns so that the
  * worker can close its database and exit by itself.
  */
-import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads'
 import { type BatchMessage, Ctl, type Reply, type Request } from '../thread/protocol.js'
+import type { WorkerTransport } from '../thread/transport.js'
 import { paramsFromIPC } from './arrow-params.js'
 import { batchBuffers } from './buffer-pool.js'
 import type { Driver, RowCursor } from './driver.js'
-import { postReply, serializeError } from './replies.js'
+import { serializeError } from './replies.js'
 
 interface Stream {
   id: number
@@ -36,7 +36,7 @@ export type PublishRunning = (requestId: number) => void
 
 export class Executor {
   readonly #driver: Driver
-  readonly #port: MessagePort
+  readonly #transport: WorkerTransport
   readonly #control: Int32Array
   readonly #publishRunning: PublishRunning
   readonly #queue: Work[] = []
@@ -45,14 +45,16 @@ export class Executor {
   readonly #modules = new Map<string, Record<string, unknown>>()
   #stream: Stream | null = null
 
-  constructor(driver: Driver, port: MessagePort, control: Int32Array, publishRunning: PublishRunning) {
+  constructor(
+    driver: Driver,
+    transport: WorkerTransport,
+    control: Int32Array,
+    publishRunning: PublishRunning,
+  ) {
     this.#driver = driver
-    this.#port = port
+    this.#transport = transport
     this.#control = control
     this.#publishRunning = publishRunning
-    // An async driver's worker never blocks in Atomics.wait, so it always wants the notify:
-    // `sleeping` stays 1 (only this thread writes it) and the main thread notifies on every ring.
-    if (this.#async) Atomics.store(control, Ctl.sleeping, 1)
     // A pending waitAsync does not keep this thread's event loop alive, nor does a paused
     // socket (backpressure): without a ref'd handle the worker would end as if done. This timer
     // keeps it serving; the main thread still decides the process's liveness (it unrefs the
@@ -66,9 +68,9 @@ export class Executor {
   }
 
   /**
-   * Awaits `pending` while still reading the port (async drivers only): a `cancel` for the
+   * Awaits `pending` while still draining the transport (async drivers only): a `cancel` for the
    * running request must reach the driver while its statement is on the wire. The doorbell is
-   * read before each pump, so a message posted after the read settles the waitAsync at once.
+   * read before each pump, so a message sent after the read settles the waitAsync at once.
    * A wait left pending when `pending` wins settles at the next ring, harmlessly.
    */
   async #settle(pending: Promise<void>): Promise<void> {
@@ -83,13 +85,13 @@ export class Executor {
       },
     )
     while (!settled) {
-      const seen = Atomics.load(this.#control, Ctl.doorbell)
+      const seen = this.#transport.bell()
       this.#pump()
       if (settled) break
       // A stop ends the statement on the wire too; the worker exits once it has settled.
       if (this.#stopRequested()) this.#driver.cancelRunning?.()
-      const wait = Atomics.waitAsync(this.#control, Ctl.doorbell, seen)
-      if (wait.async) await Promise.race([finished, wait.value])
+      const wait = this.#transport.waitAsync(seen)
+      if (wait) await Promise.race([finished, wait])
     }
     return pending
   }
@@ -114,20 +116,18 @@ export class Executor {
         if (pending) await this.#awaiting(pending)
         continue
       }
-      // Idle. Read the doorbell, then look once more: a message posted after that read rings a
+      // Idle. Read the doorbell, then look once more: a message sent after that read rings a
       // value we have not seen, so the wait below returns at once instead of sleeping past it.
-      const seen = Atomics.load(this.#control, Ctl.doorbell)
+      const seen = this.#transport.bell()
       this.#pump()
       if (this.#queue.length > 0 || (this.#stream && this.#stream.credit > 0)) continue
       if (this.#async) {
         // Idle without blocking the event loop: the driver's socket needs it.
-        const wait = Atomics.waitAsync(this.#control, Ctl.doorbell, seen)
-        if (wait.async) await wait.value
+        const wait = this.#transport.waitAsync(seen)
+        if (wait) await wait
         continue
       }
-      Atomics.store(this.#control, Ctl.sleeping, 1)
-      Atomics.wait(this.#control, Ctl.doorbell, seen)
-      Atomics.store(this.#control, Ctl.sleeping, 0)
+      this.#transport.waitSync(seen)
     }
     const stream = this.#stream
     if (stream) this.#closeStream(stream.id)
@@ -148,39 +148,38 @@ export class Executor {
   }
 
   post(reply: Reply): void {
-    postReply(this.#port, this.#control, reply)
+    this.#transport.send(reply)
   }
 
-  /** Moves every waiting message off the port: control messages act now, work is queued. */
+  /** Takes every message that has arrived: control messages act now, work is queued. */
   #pump(): void {
-    for (;;) {
-      const received = receiveMessageOnPort(this.#port)
-      if (!received) return
-      const message = received.message as Request
-      switch (message.op) {
-        case 'credit':
-          if (message.release) batchBuffers.release(message.release)
-          if (this.#stream?.id === message.id) this.#stream.credit += message.batches
-          break
-        case 'release':
-          batchBuffers.release(message.leases)
-          break
-        case 'closeResult':
-          this.#closeStream(message.id)
-          break
-        case 'cancel':
-          // A streaming result stops here, between batches. Otherwise the id is remembered:
-          // if its request is still queued, it is skipped when its turn comes.
-          if (this.#closeStream(message.id)) this.#postAbort(message.id)
-          else {
-            this.#cancelled.add(message.id)
-            // An async driver's statement for this request is on the wire: stop it there.
-            if (Atomics.load(this.#control, Ctl.runningId) === message.id) this.#driver.cancelRunning?.()
-          }
-          break
-        default:
-          this.#queue.push(message)
-      }
+    this.#transport.drain(this.#take)
+  }
+
+  readonly #take = (message: Request): void => {
+    switch (message.op) {
+      case 'credit':
+        if (message.release) batchBuffers.release(message.release)
+        if (this.#stream?.id === message.id) this.#stream.credit += message.batches
+        break
+      case 'release':
+        batchBuffers.release(message.leases)
+        break
+      case 'closeResult':
+        this.#closeStream(message.id)
+        break
+      case 'cancel':
+        // A streaming result stops here, between batches. Otherwise the id is remembered:
+        // if its request is still queued, it is skipped when its turn comes.
+        if (this.#closeStream(message.id)) this.#postAbort(message.id)
+        else {
+          this.#cancelled.add(message.id)
+          // An async driver's statement for this request is on the wire: stop it there.
+          if (Atomics.load(this.#control, Ctl.runningId) === message.id) this.#driver.cancelRunning?.()
+        }
+        break
+      default:
+        this.#queue.push(message)
     }
   }
 
@@ -290,8 +289,8 @@ export class Executor {
     // The main thread is ending this worker: start nothing (its callers already failed).
     if (this.#stopRequested()) return undefined
     this.#publishRunning(work.id)
-    // Look for its cancel once more, after publishing runningId: a cancel the main thread posted
-    // while it still read runningId as something else (so it sent no interrupt) is on the port
+    // Look for its cancel once more, after publishing runningId: a cancel the main thread sent
+    // while it still read runningId as something else (so it sent no interrupt) has arrived
     // by now. Sequentially consistent atomics on both sides make one of the two see the other.
     this.#pump()
     if (this.#takeCancel(work.id)) {

@@ -6,13 +6,19 @@ import { workerData } from 'node:worker_threads'
 import { SqliteDriver } from '../dialects/sqlite/driver.js'
 import { InterruptibleDriver } from '../dialects/sqlite/interrupt.js'
 import { NativeReader } from '../dialects/sqlite/native-reader.js'
+import { PortTransport } from '../thread/port-transport.js'
 import { Ctl, type PostgresWorkerInit, type SqliteWorkerInit, type WorkerInit } from '../thread/protocol.js'
+import { WorkerRingTransport } from '../thread/ring-transport.js'
+import { WORKER_SIDE, type WorkerTransport } from '../thread/transport.js'
 import type { Driver } from './driver.js'
 import { Executor } from './executor.js'
-import { postReply, serializeError } from './replies.js'
+import { serializeError } from './replies.js'
 
 const data = workerData as WorkerInit
 const control = new Int32Array(data.control)
+const transport: WorkerTransport = data.rings
+  ? new WorkerRingTransport(control, data.port, data.rings)
+  : new PortTransport(control, data.port, WORKER_SIDE)
 
 /** Attaches the native addon to the connection as `init.native` asks; null on the JS path. */
 function attachNative(driver: SqliteDriver, init: SqliteWorkerInit): NativeReader | null {
@@ -82,7 +88,7 @@ async function servePostgres(init: PostgresWorkerInit): Promise<never> {
     throw error
   }
   const publishRunning = (id: number) => Atomics.store(control, Ctl.runningId, id)
-  const executor = new Executor(driver, init.port, control, publishRunning)
+  const executor = new Executor(driver, transport, control, publishRunning)
   executor.post({ kind: 'ready', id: 0, backendPid: driver.backendPid })
   await executor.serve()
   return exitStopped(driver)
@@ -95,7 +101,7 @@ async function serveSqlite(init: SqliteWorkerInit): Promise<never> {
   const publishRunning = native
     ? (id: number) => native.setRunning(id)
     : (id: number) => Atomics.store(control, Ctl.runningId, id)
-  const executor = new Executor(served, init.port, control, publishRunning)
+  const executor = new Executor(served, transport, control, publishRunning)
   // Id 0 is the start-up handshake: an error there fails every call queued on this worker.
   executor.post(native ? { kind: 'ready', id: 0, nativeId: native.id } : { kind: 'ready', id: 0 })
   await executor.serve()
@@ -105,7 +111,7 @@ async function serveSqlite(init: SqliteWorkerInit): Promise<never> {
 try {
   await (data.dialect === 'postgresql' ? servePostgres(data) : serveSqlite(data))
 } catch (error) {
-  postReply(data.port, control, {
+  transport.send({
     kind: 'error',
     id: 0,
     inTransaction: false,

@@ -1,15 +1,7 @@
 /**
- * How the worker answers: post on the port, then ring the reply bell.
+ * Errors as replies: what of a thrown value crosses to the main thread.
  */
-import type { MessagePort } from 'node:worker_threads'
-import { Ctl, type Reply, type SerializedError } from '../thread/protocol.js'
-
-export function postReply(port: MessagePort, control: Int32Array, reply: Reply): void {
-  port.postMessage(reply)
-  // Ring after posting: the message is already on the main thread's port when it wakes.
-  Atomics.add(control, Ctl.replyBell, 1)
-  Atomics.notify(control, Ctl.replyBell)
-}
+import type { SerializedError } from '../thread/protocol.js'
 
 /** A structured-clone-safe copy of a thrown value, keeping SQLite's extended error code. */
 export function serializeError(error: unknown): SerializedError {

@@ -73,6 +73,10 @@ export class SqliteDriver implements Driver {
   readonly #statements = new StatementCache<Statement>(STATEMENT_CACHE_SIZE)
   readonly #schemaVersion: Database.Statement
   #knownSchema = -1n
+  /** `PRAGMA data_version`: changes when another connection commits; a third of the probe's cost. */
+  readonly #dataVersion: Database.Statement
+  /** The data_version under which the schema was last probed; -1: probe on the next statement. */
+  #knownData = -1
   /** The native fast path for statements that return rows, once attached (see useNative). */
   #native: NativeReader | null = null
 
@@ -93,6 +97,7 @@ export class SqliteDriver implements Driver {
       )
       .pluck()
       .safeIntegers(true)
+    this.#dataVersion = this.#db.prepare('PRAGMA data_version').pluck()
     if (options.memory) {
       // A shared in-memory database is a file in RAM that nothing outlives: durability buys
       // nothing, and WAL lets readers on other connections run beside a writer.
@@ -106,6 +111,8 @@ export class SqliteDriver implements Driver {
   }
 
   get raw(): Database.Database {
+    // Whoever takes the raw connection (setup, runInWorker) may change the schema on it.
+    this.#knownData = -1
     return this.#db
   }
 
@@ -122,7 +129,11 @@ export class SqliteDriver implements Driver {
     // early and turn the transaction's first write into a read-then-write upgrade, which fails
     // at once with SQLITE_BUSY in WAL mode when another writer committed meanwhile. There, only
     // this connection can change what it sees, and its own DDL clears the cache (#forgetSchema).
-    if (!this.#db.inTransaction) {
+    // The probe runs only when another connection has committed since the last one (this
+    // connection's own DDL clears the cache itself: #forgetSchema, and `raw`).
+    const data = this.#db.inTransaction ? this.#knownData : (this.#dataVersion.get() as number)
+    if (data !== this.#knownData) {
+      this.#knownData = data
       const schema = this.#schemaVersion.get() as bigint
       if (schema !== this.#knownSchema) {
         this.#statements.clear()
@@ -140,9 +151,9 @@ export class SqliteDriver implements Driver {
     return statement
   }
 
-  /** After a statement that may have changed the schema inside a transaction, prepare anew. */
+  /** After a statement that may have changed the schema, prepare anew. */
   #forgetSchema(sql: string): void {
-    if (this.#db.inTransaction && DDL.test(sql)) this.#statements.clear()
+    if (DDL.test(sql)) this.#statements.clear()
   }
 
   execute(sql: string, params: BoundParams): StatementOutcome {
@@ -185,7 +196,9 @@ export class SqliteDriver implements Driver {
       }
       return changes
     })
-    return runAll(paramsList)
+    const changes = runAll(paramsList)
+    this.#forgetSchema(sql)
+    return changes
   }
 
   rollbackAll(): void {
