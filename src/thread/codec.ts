@@ -15,7 +15,8 @@ import type { BatchMessage, BoundParams, BoundValue, ColumnLayout, Reply, Reques
 const OVERFLOW = new Error('record overflow')
 
 const utf8 = new TextEncoder()
-const fromUtf8 = new TextDecoder()
+// ignoreBOM: a leading U+FEFF is part of the value (a default TextDecoder would drop it).
+const fromUtf8 = new TextDecoder('utf-8', { ignoreBOM: true })
 
 /** Appends values to a private scratch buffer (copied into the ring in one piece). */
 export class Encoder {
