@@ -139,6 +139,10 @@ test('on the ring, every parameter kind round-trips, named and positional', asyn
   assert.deepEqual(row, { n: null, i: 42, f: 1.5, s: 'héllo ✓', b: Buffer.from(blob), big: 2n ** 60n })
   const named = await engine.scalar('SELECT :a || @b', { a: 'x', b: 'y' })
   assert.equal(named, 'xy')
+  // Text exactly as given: a leading byte-order mark, an embedded NUL, an astral character.
+  for (const text of ['\uFEFFbom', 'a\u0000b', '𝄞 clef', '']) {
+    assert.equal(await engine.scalar('SELECT ?', [text]), text)
+  }
   await engine.exec('CREATE TABLE t (v)')
   const inserted = await engine.execute('INSERT INTO t VALUES (?)', ['a'])
   assert.equal(inserted.rowcount, 1)
