@@ -254,6 +254,8 @@ export class WorkerChannel implements StoppableWorker {
     this.#nudger = setInterval(() => {
       Atomics.notify(this.#control, Ctl.replyBell)
       Atomics.notify(this.#control, Ctl.doorbell)
+      // And if no wait is armed at all while a reply is owed, drain and arm now.
+      this.#arm()
     }, NUDGE_MS)
     // The Worker is ref'd while it matters; the timer itself never keeps the process alive.
     this.#nudger.unref()
