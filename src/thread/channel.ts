@@ -94,6 +94,8 @@ export class WorkerChannel implements StoppableWorker {
   readonly #exit: Promise<void>
   #stopped: Promise<void> | null = null
   #nudger: NodeJS.Timeout | null = null
+  /** A stop is waiting for the worker to exit (the safety net runs with no hold then). */
+  #stopWaiting = false
   /** Resolves once the worker has opened its database (rejects if it could not). */
   readonly ready: Promise<void>
   /** Called once when the channel can no longer serve (crash or termination). */
@@ -242,16 +244,21 @@ export class WorkerChannel implements StoppableWorker {
 
   /** Undoes one `hold()`. After a failure every hold is already gone, so this does nothing. */
   release(): void {
-    if (this.#holds > 0 && --this.#holds === 0) {
-      this.#worker.unref()
-      this.#stopNudging()
-    }
+    if (this.#holds > 0 && --this.#holds === 0) this.#worker.unref()
   }
 
-  /** Starts the safety net of NUDGE_MS: our own pending `waitAsync`, and the worker's wait. */
+  /**
+   * Starts the safety net of NUDGE_MS: our own pending `waitAsync`, and the worker's wait. One
+   * timer serves a whole burst of calls: it stops itself at the first tick with nothing owed,
+   * rather than being set and cleared on every call's hold and release.
+   */
   #startNudging(): void {
     if (this.#nudger) return
     this.#nudger = setInterval(() => {
+      if (this.#holds === 0 && !this.#stopWaiting) {
+        this.#stopNudging()
+        return
+      }
       Atomics.notify(this.#control, Ctl.replyBell)
       Atomics.notify(this.#control, Ctl.doorbell)
       // And if no wait is armed at all while a reply is owed, drain and arm now.
@@ -283,8 +290,10 @@ export class WorkerChannel implements StoppableWorker {
     // Keep the process alive until the worker is out of better-sqlite3: exiting the process now
     // would terminate it wherever it is.
     this.#worker.ref()
+    this.#stopWaiting = true
     this.#startNudging()
     const abandoned = await Promise.race([this.#exit.then(() => false), this.#awaitingTooLong()])
+    this.#stopWaiting = false
     this.#stopNudging()
     if (abandoned) this.#worker.unref()
   }
