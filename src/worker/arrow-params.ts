@@ -4,7 +4,7 @@
  * place (apache-arrow's reader makes views over the buffer), and each row becomes one parameter
  * set, produced lazily while the driver runs the statement, by position or by column name.
  */
-import { type Data, makeVector, type RecordBatch, tableFromIPC, type Vector } from 'apache-arrow'
+import { type RecordBatch, tableFromIPC, type Vector } from 'apache-arrow'
 import { binderOf, type ValueBinder } from '../arrow/bindable.js'
 import type { BoundParams, BoundValue } from '../thread/protocol.js'
 
@@ -19,7 +19,7 @@ function columnsOf(batch: RecordBatch): BoundColumn[] {
     const bind = binderOf(field.type)
     // The main thread checked the schema before sending it.
     if (!bind) throw new TypeError(`column "${field.name}" has no SQLite equivalent`)
-    return { name: field.name, vector: makeVector(batch.data.children[i] as Data), bind }
+    return { name: field.name, vector: batch.getChildAt(i) as Vector, bind }
   })
 }
 
