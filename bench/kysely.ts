@@ -6,14 +6,14 @@
  * to bench/results/kysely.md with the raw figures in kysely.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { cpus, loadavg } from 'node:os'
+import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { kyselyPlan } from './cases.js'
 import { nativeAvailable } from './clients/sqlaio.js'
 import { refDatabase } from './data.js'
 import { range } from './report/format.js'
 import type { CaseResult, RunRecord } from './result.js'
-import { runCase } from './run-case.js'
+import { describeMachine, runCases } from './run-case.js'
 import { summarize } from './stats.js'
 
 const quick = process.argv.includes('--quick')
@@ -38,20 +38,8 @@ function table(result: CaseResult): string {
 const plans = kyselyPlan(quick)
 const loadAtStart = loadavg()[0]!
 refDatabase(100_000)
-const results: CaseResult[] = []
-for (const plan of plans) {
-  const reply = await runCase(plan)
-  if ('error' in reply) {
-    console.error(`${plan.id}: FAILED\n${reply.error}`)
-    process.exitCode = 1
-    continue
-  }
-  results.push(reply.result)
-}
-const cpu = cpus()
-// The load average says how shared the machine was: on a busy one, every figure is noisier.
-const load = `load average ${loadAtStart.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`
-const machine = `Node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, sqlaio native ${nativeAvailable() ? 'on' : 'off'}, ${load}`
+const results = await runCases(plans)
+const machine = describeMachine(loadAtStart, `sqlaio native ${nativeAvailable() ? 'on' : 'off'}`)
 const markdown = `## Kysely dialects (${new Date().toISOString().slice(0, 10)}, ${machine})\n\n${results.map(table).join('\n')}`
 console.log(markdown)
 if (!quick) {

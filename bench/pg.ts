@@ -5,12 +5,12 @@
  * met or not, written to bench/results/pg.md with the raw figures in pg.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { cpus, loadavg } from 'node:os'
+import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { pgPlan } from './cases.js'
 import { num, range } from './report/format.js'
 import type { CaseResult, RunRecord } from './result.js'
-import { runCase } from './run-case.js'
+import { describeMachine, runCases } from './run-case.js'
 import { roundRatios, summarize } from './stats.js'
 import { pgRefTable } from './workloads/pg.js'
 
@@ -92,20 +92,8 @@ function verdicts(results: CaseResult[]): Verdict[] {
 
 const loadAtStart = loadavg()[0]!
 await pgRefTable(1_000_000)
-const results: CaseResult[] = []
-for (const plan of pgPlan(quick)) {
-  const reply = await runCase(plan)
-  if ('error' in reply) {
-    console.error(`${plan.id}: FAILED\n${reply.error}`)
-    process.exitCode = 1
-    continue
-  }
-  results.push(reply.result)
-}
-const cpu = cpus()
-// The load average says how shared the machine was: on a busy one, every figure is noisier.
-const load = `load average ${loadAtStart.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`
-const machine = `Node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${load}`
+const results = await runCases(pgPlan(quick))
+const machine = describeMachine(loadAtStart)
 const budgets = verdicts(results)
 const budgetTable = `### Budgets\n\n| budget | figure | met |\n|---|---|---|\n${budgets
   .map((v) => `| ${v.budget} | ${v.figure} | ${v.met === null ? '—' : v.met ? 'met' : 'not met'} |`)
