@@ -2,7 +2,7 @@
  * A Connection: calls pinned to one worker, run in order, so a transaction spans awaits safely.
  */
 import { Cancel, type CancelOptions } from './cancel.js'
-import { type AbortError, ClosedError, captureCallSite } from './errors.js'
+import { type AbortError, ClosedError } from './errors.js'
 import type { ResolvedEngineOptions } from './options.js'
 import { Queryable } from './queryable.js'
 import { Session } from './session.js'
@@ -122,9 +122,7 @@ export class Connection extends Queryable {
     } catch (error) {
       return Promise.reject(error)
     }
-    return this.#session
-      .call(captureCallSite(this.#run), (id) => ({ op: 'exec', id, sql }), { sql, params: [] })
-      .then(() => undefined)
+    return this.#session.call((id) => ({ op: 'exec', id, sql }), { sql, params: [] }).then(() => undefined)
   }
 
   #txHost(own: boolean): TransactionHost {
@@ -260,7 +258,7 @@ export class Connection extends Queryable {
     if (this.#channel.failure) return
     let healthy = true
     try {
-      await this.#session.call(captureCallSite(this.close), (id) => ({ op: 'reset', id }), null)
+      await this.#session.call((id) => ({ op: 'reset', id }), null)
     } catch {
       healthy = false
     }

@@ -174,12 +174,16 @@ export function reviveError(error: SerializedError, sql?: string): Error {
   return revived
 }
 
-/** Holds the caller's stack, captured when a public call starts. */
+/** Holds a caller's stack. */
 export interface CallSite {
   stack?: string
 }
 
-/** Captures the current stack, skipping frames above `skip` (the public method). */
+/**
+ * Captures the current stack, skipping `skip` and the frames above it. Called after an `await`
+ * inside `skip`, the stack is the chain of callers awaiting it (V8's async stack trace), which
+ * costs nothing until an error needs it; `engine.connect()` captures before its first await.
+ */
 export function captureCallSite(skip: (...args: never[]) => unknown): CallSite {
   const site: CallSite = {}
   Error.captureStackTrace(site, skip)

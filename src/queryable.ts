@@ -13,7 +13,6 @@ import {
 } from './arrow/ingest.js'
 import type { CancelOptions } from './cancel.js'
 import type { Connection } from './connection.js'
-import { type CallSite, captureCallSite } from './errors.js'
 import type { ExecuteOptions } from './options.js'
 import { toModuleUrl } from './options.js'
 import { bindParams, type Params, type Statement, toStatement } from './params.js'
@@ -35,10 +34,9 @@ export abstract class Queryable {
    * ```
    */
   execute(statement: Statement, params?: Params, options?: ExecuteOptions): Promise<AsyncResult> {
-    const site = captureCallSite(this.execute)
     try {
       const { sql, params: bound } = toStatement(statement, params, 'execute')
-      return this.session().execute(site, sql, bound, options)
+      return this.session().execute(sql, bound, options)
     } catch (error) {
       return Promise.reject(error)
     }
@@ -66,13 +64,12 @@ export abstract class Queryable {
    * ```
    */
   exec(script: string, options?: CancelOptions): Promise<void> {
-    const site = captureCallSite(this.exec)
     if (typeof script !== 'string') {
       return Promise.reject(new TypeError(`exec: script must be a string, got ${typeof script}`))
     }
     try {
       return this.session()
-        .call(site, (id) => ({ op: 'exec', id, sql: script }), { sql: script, params: [] }, options)
+        .call((id) => ({ op: 'exec', id, sql: script }), { sql: script, params: [] }, options)
         .then(() => undefined)
     } catch (error) {
       return Promise.reject(error)
@@ -100,10 +97,9 @@ export abstract class Queryable {
     paramsList: readonly Params[] | ArrowData,
     options?: { signal?: AbortSignal },
   ): Promise<number> {
-    const site = captureCallSite(this.executeMany)
     try {
       if (typeof sql !== 'string') throw new TypeError(`executeMany: sql must be a string, got ${typeof sql}`)
-      if (isArrowData(paramsList)) return this.#executeArrow(site, sql, paramsList, options)
+      if (isArrowData(paramsList)) return this.#executeArrow(sql, paramsList, options)
       if (!Array.isArray(paramsList)) {
         throw new TypeError(
           'executeMany: paramsList must be an array of parameter arrays or objects, an Arrow Table, or record batches',
@@ -112,7 +108,6 @@ export abstract class Queryable {
       const list = paramsList.map((params, i) => bindParams(params, `executeMany (set ${i + 1})`))
       return this.session()
         .call(
-          site,
           (id) => ({ op: 'executeMany', id, sql, paramsList: list }),
           { sql, params: paramsList },
           options,
@@ -161,19 +156,13 @@ export abstract class Queryable {
   /** Runs `fn` in a transaction on a connection (nested as a savepoint when already in one). */
   abstract transaction<T>(fn: (connection: Connection) => Promise<T> | T, options?: CancelOptions): Promise<T>
 
-  async #executeArrow(
-    site: CallSite,
-    sql: string,
-    data: ArrowData,
-    options?: { signal?: AbortSignal },
-  ): Promise<number> {
+  async #executeArrow(sql: string, data: ArrowData, options?: { signal?: AbortSignal }): Promise<number> {
     const byName = usesNamedParameters(sql)
     const send = (queryable: Queryable, table: Table): Promise<number> => {
       const shared = shareTable(table, 'executeMany')
       return queryable
         .session()
         .call(
-          site,
           (id) => ({ op: 'executeArrow', id, sql, ...shared, byName }),
           { sql, params: [`(${shared.numRows} rows of Arrow data)`] },
           options,
@@ -203,7 +192,6 @@ export abstract class Queryable {
   runInWorker(module: string | URL, exportName: string, ...args: unknown[]): Promise<unknown>
   runInWorker(call: WorkerCall): Promise<unknown>
   runInWorker(target: string | URL | WorkerCall, exportName?: string, ...rest: unknown[]): Promise<unknown> {
-    const site = captureCallSite(this.runInWorker)
     try {
       const call: WorkerCall =
         typeof target === 'object' && !(target instanceof URL)
@@ -216,7 +204,6 @@ export abstract class Queryable {
       }
       const args = call.args ?? []
       return this.session().call(
-        site,
         (id) => ({ op: 'runInWorker', id, module: url, exportName: name, args }),
         null,
         call,

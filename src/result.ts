@@ -38,8 +38,6 @@ export interface ResultInit {
   stream: ResultStream | null
   intMode: IntMode
   rowMode: RowMode
-  /** Where `execute` was called, for the leak warning (its stack is formatted only then). */
-  site: CallSite
 }
 
 /** The part of a batch not yet handed to the reader. */
@@ -104,12 +102,19 @@ export class AsyncResult implements AsyncIterable<Row> {
     const safe = rowid <= BigInt(Number.MAX_SAFE_INTEGER) && rowid >= BigInt(Number.MIN_SAFE_INTEGER)
     this.lastInsertRowid = init.intMode === 'bigint' || !safe ? rowid : Number(rowid)
     this.#firstColumns = reply.batch?.columns ?? null
-    const stream = init.stream
-    if (stream && !reply.done) {
-      dropped.register(this, { stream, site: init.site }, stream)
-      // Captures the stream only: the stream must not keep this result reachable.
-      stream.onClose(() => dropped.unregister(stream))
-    }
+  }
+
+  /**
+   * @internal Closes the stream, with a warning naming where it was opened, if this result is
+   * garbage-collected while its rows still stream. `site` is asked for only then (a stack costs
+   * microseconds; most small results have ended by the time they are returned).
+   */
+  watchForLeak(site: () => CallSite): void {
+    const stream = this.#stream
+    if (!stream || stream.closed) return
+    dropped.register(this, { stream, site: site() }, stream)
+    // Captures the stream only: the stream must not keep this result reachable.
+    stream.onClose(() => dropped.unregister(stream))
   }
 
   /** Whether the result is closed: by `close()`, or by a method that closes it. */

@@ -11,7 +11,7 @@
  */
 import type { IntMode, RowMode } from './arrow/row-decoder.js'
 import { Cancel, type CancelOptions } from './cancel.js'
-import { type AbortError, type CallSite, reviveError, withCallerStack } from './errors.js'
+import { type AbortError, captureCallSite, reviveError, withCallerStack } from './errors.js'
 import { checkChoice, checkInteger, type ExecuteOptions, type ResolvedEngineOptions } from './options.js'
 import { AsyncResult } from './result.js'
 import { ResultStream } from './result-stream.js'
@@ -74,7 +74,6 @@ export class Session {
    * the first go to the listener `interpret` returns, if any (a streaming result).
    */
   #send<T>(
-    site: CallSite,
     make: (id: number) => Request,
     interpret: Interpret<T>,
     log: { sql: string; params: unknown } | null,
@@ -86,9 +85,9 @@ export class Session {
       channel = this.#host.channel()
       cancel = Cancel.from(options, this.#host.options.timeoutMs)
     } catch (error) {
-      return Promise.reject(withCallerStack(error, site))
+      return Promise.reject(error)
     }
-    if (cancel?.error) return Promise.reject(withCallerStack(cancel.error, site))
+    if (cancel?.error) return Promise.reject(cancel.error)
     const id = channel.nextId()
     const started = performance.now()
     const logger = this.#host.options.logger
@@ -121,7 +120,7 @@ export class Session {
       }
       const fail = (error: unknown): void => {
         settle()
-        reject(withCallerStack(error, site))
+        reject(error)
       }
       this.#inFlight.add(stop)
       cancel?.onCancel(stop)
@@ -159,17 +158,28 @@ export class Session {
         // Nothing was sent and the channel already dropped its hold: do not release again.
         cancel?.dispose()
         this.#inFlight.delete(stop)
-        reject(withCallerStack(error, site))
+        reject(error)
       }
     })
   }
 
-  execute(
-    site: CallSite,
-    sql: string,
-    params: BoundParams,
-    options: ExecuteOptions | undefined,
-  ): Promise<AsyncResult> {
+  /**
+   * Runs a statement and resolves to its result. Asynchronous on purpose: an error is given the
+   * caller's frames here, after the await, where V8's async stack trace already holds them (the
+   * awaiting callers). Capturing a stack up front instead cost every call about 2.5 µs.
+   */
+  async execute(sql: string, params: BoundParams, options: ExecuteOptions | undefined): Promise<AsyncResult> {
+    let result: AsyncResult
+    try {
+      result = await this.#execute(sql, params, options)
+    } catch (error) {
+      throw withCallerStack(error, captureCallSite(this.execute))
+    }
+    result.watchForLeak(() => captureCallSite(this.execute))
+    return result
+  }
+
+  #execute(sql: string, params: BoundParams, options: ExecuteOptions | undefined): Promise<AsyncResult> {
     const defaults = this.#host.options
     const o = options ?? {}
     let intMode: IntMode
@@ -193,7 +203,6 @@ export class Session {
     }
     const prefetchBatches = defaults.prefetchBatches
     return this.#send(
-      site,
       (id) => ({ op: 'execute', id, sql, params, batchRows, prefetchBatches }),
       (reply, id, channel, aborting) => {
         if (reply.kind !== 'started') throw new Error(`unexpected reply ${reply.kind} to execute`)
@@ -213,7 +222,6 @@ export class Session {
           stream,
           intMode,
           rowMode,
-          site,
         })
         return { value: result, next: stream && !started.done ? stream : null }
       },
@@ -233,15 +241,28 @@ export class Session {
     })
   }
 
-  /** Sends a request answered by one 'ok' reply and resolves to its value. */
-  call(
-    site: CallSite,
+  /**
+   * Sends a request answered by one 'ok' reply and resolves to its value; asynchronous for the
+   * reason given at `execute`.
+   */
+  async call(
+    make: (id: number) => Request,
+    log: { sql: string; params: unknown } | null,
+    options?: CancelOptions,
+  ): Promise<unknown> {
+    try {
+      return await this.#call(make, log, options)
+    } catch (error) {
+      throw withCallerStack(error, captureCallSite(this.call))
+    }
+  }
+
+  #call(
     make: (id: number) => Request,
     log: { sql: string; params: unknown } | null,
     options?: CancelOptions,
   ): Promise<unknown> {
     return this.#send(
-      site,
       make,
       (reply) => {
         if (reply.kind !== 'ok') throw new Error(`unexpected reply ${reply.kind}`)
