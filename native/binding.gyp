@@ -16,6 +16,7 @@
         'src/errors.c',
         'src/memory.c',
         'src/registry.c',
+        'src/run.c',
       ],
       'include_dirs': ['<(sqlite_include)'],
       'defines': ['NAPI_VERSION=8'],

@@ -46,7 +46,11 @@ export type Statement =
  */
 export type Params = readonly unknown[] | Readonly<Record<string, unknown>>
 
-function bindValue(value: unknown, label: string, where: string): BoundValue {
+/**
+ * Checks and converts one value. `key` (a position from 0, or a name) and `where` describe it
+ * only in an error, so that the common case builds no string (executeMany binds millions).
+ */
+function bindValue(value: unknown, key: number | string, where: Where): BoundValue {
   switch (typeof value) {
     case 'number':
     case 'bigint':
@@ -63,24 +67,33 @@ function bindValue(value: unknown, label: string, where: string): BoundValue {
   }
   const kind =
     value === null ? 'null' : typeof value === 'object' ? (value.constructor?.name ?? 'object') : typeof value
+  const label = typeof key === 'number' ? `parameter ${key + 1}` : `parameter "${key}"`
   throw new TypeError(
-    `${where}: ${label} is of unsupported type ${kind} (expected null, number, bigint, string, boolean or Uint8Array)`,
+    `${describe(where)}: ${label} is of unsupported type ${kind} (expected null, number, bigint, string, boolean or Uint8Array)`,
   )
 }
 
-export function bindParams(params: unknown, where: string): BoundParams {
+/** The call a value belongs to, for error messages: a name, or a name and a parameter set. */
+export type Where = string | { call: string; set: number }
+
+const describe = (where: Where): string =>
+  typeof where === 'string' ? where : `${where.call} (set ${where.set + 1})`
+
+export function bindParams(params: unknown, where: Where): BoundParams {
   if (params === undefined || params === null) return []
   if (Array.isArray(params)) {
-    return params.map((value, i) => bindValue(value, `parameter ${i + 1}`, where))
+    const bound: BoundValue[] = new Array(params.length)
+    for (let i = 0; i < params.length; i++) bound[i] = bindValue(params[i], i, where)
+    return bound
   }
   if (typeof params !== 'object' || params instanceof Uint8Array) {
-    throw new TypeError(`${where}: params must be an array or an object, got ${typeof params}`)
+    throw new TypeError(`${describe(where)}: params must be an array or an object, got ${typeof params}`)
   }
   const named: Record<string, BoundValue> = {}
   for (const [key, value] of Object.entries(params)) {
     // better-sqlite3 wants bare names; accept the prefixed spelling too.
     const name = /^[:@$]/.test(key) ? key.slice(1) : key
-    named[name] = bindValue(value, `parameter "${key}"`, where)
+    named[name] = bindValue(value, key, where)
   }
   return named
 }

@@ -18,6 +18,13 @@ import { toModuleUrl } from './options.js'
 import { bindParams, type Params, type Statement, toStatement } from './params.js'
 import type { AsyncResult } from './result.js'
 import type { Session } from './session.js'
+import { packParamsList } from './thread/packed-params.js'
+
+/**
+ * From how many parameter sets `executeMany` packs them into shared memory instead of letting
+ * structured clone copy them (a shared buffer costs microseconds to set up).
+ */
+const PACK_MIN_SETS = 32
 
 export abstract class Queryable {
   /** The session calls go through; throws ClosedError once closed. */
@@ -105,10 +112,11 @@ export abstract class Queryable {
           'executeMany: paramsList must be an array of parameter arrays or objects, an Arrow Table, or record batches',
         )
       }
-      const list = paramsList.map((params, i) => bindParams(params, `executeMany (set ${i + 1})`))
+      const list = paramsList.map((params, set) => bindParams(params, { call: 'executeMany', set }))
+      const packed = list.length >= PACK_MIN_SETS ? packParamsList(list) : null
       return this.session()
         .call(
-          (id) => ({ op: 'executeMany', id, sql, paramsList: list }),
+          (id) => ({ op: 'executeMany', id, sql, paramsList: packed ?? list }),
           { sql, params: paramsList },
           options,
         )

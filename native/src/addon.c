@@ -143,6 +143,16 @@ static Stmt *get_stmt(napi_env env, napi_value value) {
   return stmt;
 }
 
+/* A statement with no open cursor (better-sqlite3's error otherwise). */
+static Stmt *get_idle_stmt(napi_env env, napi_value value) {
+  Stmt *stmt = get_stmt(env, value);
+  if (stmt != NULL && stmt->busy) {
+    napi_throw_type_error(env, NULL, "This statement is busy executing a query");
+    return NULL;
+  }
+  return stmt;
+}
+
 static Stmt *get_open_stmt(napi_env env, napi_value value) {
   Stmt *stmt = get_stmt(env, value);
   if (stmt != NULL && !stmt->busy) {
@@ -338,12 +348,8 @@ static napi_value js_prepare(napi_env env, napi_callback_info info) {
 static napi_value js_open(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   GET_ARGS(env, info, 3, argv);
-  Stmt *stmt = get_stmt(env, argv[0]);
+  Stmt *stmt = get_idle_stmt(env, argv[0]);
   if (stmt == NULL) return NULL;
-  if (stmt->busy) {
-    napi_throw_type_error(env, NULL, "This statement is busy executing a query");
-    return NULL;
-  }
   uint32_t columns;
   bool is_array = false;
   NAPI_CALL(env, napi_is_array(env, argv[2], &is_array));
@@ -399,6 +405,21 @@ static napi_value js_step(napi_env env, napi_callback_info info) {
   return sqlaio_batch_describe(env, &stmt->conn->batch, outcome == SQLITE_DONE);
 }
 
+/* The bytes of a Uint8Array argument; 0 after throwing a TypeError naming `what`. */
+static int uint8_view(napi_env env, napi_value value, const char *what, void **data, size_t *length) {
+  bool is_typed = false;
+  napi_typedarray_type type = napi_int8_array;
+  NAPI_OR_RETURN(env, napi_is_typedarray(env, value, &is_typed), 0);
+  if (is_typed) NAPI_OR_RETURN(env, napi_get_typedarray_info(env, value, &type, length, data, NULL, NULL), 0);
+  if (!is_typed || type != napi_uint8_array) {
+    char message[96];
+    snprintf(message, sizeof message, "sqlaio native: %s must be a Uint8Array", what);
+    napi_throw_type_error(env, NULL, message);
+    return 0;
+  }
+  return 1;
+}
+
 /* fill(stmt, target): copies the batch `step` just made into a zeroed (shared) Uint8Array. */
 static napi_value js_fill(napi_env env, napi_callback_info info) {
   napi_value argv[2];
@@ -410,22 +431,38 @@ static napi_value js_fill(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "sqlaio native: no batch of this statement is waiting to be filled");
     return NULL;
   }
-  bool is_typed = false;
-  NAPI_CALL(env, napi_is_typedarray(env, argv[1], &is_typed));
-  napi_typedarray_type type = napi_int8_array;
   size_t length = 0;
   void *data = NULL;
-  if (is_typed) NAPI_CALL(env, napi_get_typedarray_info(env, argv[1], &type, &length, &data, NULL, NULL));
-  if (!is_typed || type != napi_uint8_array) {
-    napi_throw_type_error(env, NULL, "sqlaio native: fill target must be a Uint8Array");
-    return NULL;
-  }
+  if (!uint8_view(env, argv[1], "fill target", &data, &length)) return NULL;
   if ((int64_t)length < batch->total_bytes || ((uintptr_t)data & 7) != 0) {
     napi_throw_range_error(env, NULL, "sqlaio native: fill target is too small or not 8-byte aligned");
     return NULL;
   }
   sqlaio_batch_fill(batch, data);
   return undefined(env);
+}
+
+/*
+ * runPacked(stmt, packed, count): runs `stmt` (a statement that returns no rows) once for each
+ * of `count` parameter sets packed in the Uint8Array `packed` (src/thread/packed-params.ts);
+ * returns the number of rows changed in total.
+ */
+static napi_value js_run_packed(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  GET_ARGS(env, info, 3, argv);
+  Stmt *stmt = get_idle_stmt(env, argv[0]);
+  if (stmt == NULL) return NULL;
+  size_t length = 0;
+  void *data = NULL;
+  if (!uint8_view(env, argv[1], "packed parameters", &data, &length)) return NULL;
+  uint32_t count = 0;
+  NAPI_CALL(env, napi_get_value_uint32(env, argv[2], &count));
+  PackedReader sets = {data, (const uint8_t *)data + length};
+  int64_t changes = 0;
+  if (!sqlaio_run_packed(env, stmt, &sets, count, &changes)) return NULL;
+  napi_value out;
+  NAPI_CALL(env, napi_create_int64(env, changes, &out));
+  return out;
 }
 
 /* close(stmt): ends the open cursor, if any (resetting the statement). */
@@ -506,6 +543,7 @@ NAPI_MODULE_INIT() {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"step", NULL, js_step, NULL, NULL, NULL, napi_enumerable, NULL},
       {"fill", NULL, js_fill, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"runPacked", NULL, js_run_packed, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"finalize", NULL, js_finalize, NULL, NULL, NULL, napi_enumerable, NULL},
       {"interrupt", NULL, js_interrupt, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -11,6 +11,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "sqlaio.h"
 
@@ -139,6 +140,21 @@ static int next_anonymous(sqlite3_stmt *handle, int *anon) {
   return *anon;
 }
 
+/* Counts and errors as better-sqlite3 reports them, once `bound` parameters were bound. */
+static int check_bound(napi_env env, sqlite3_stmt *handle, int bound, int bound_object) {
+  int expected = sqlite3_bind_parameter_count(handle);
+  if (bound == expected) return 1;
+  if (bound > expected) {
+    napi_throw_range_error(env, NULL, TOO_MANY);
+    return 0;
+  }
+  int named = 0;
+  for (int i = 1; i <= expected && !named; i++) named = sqlite3_bind_parameter_name(handle, i) != NULL;
+  if (!bound_object && named) napi_throw_type_error(env, NULL, "Missing named parameters");
+  else napi_throw_range_error(env, NULL, "Too few parameter values were provided");
+  return 0;
+}
+
 int sqlaio_bind(napi_env env, sqlite3_stmt *handle, napi_value params) {
   int expected = sqlite3_bind_parameter_count(handle);
   int bound = 0;
@@ -187,14 +203,141 @@ int sqlaio_bind(napi_env env, sqlite3_stmt *handle, napi_value params) {
       }
     }
   }
-  if (bound == expected) return 1;
-  if (bound > expected) {
-    napi_throw_range_error(env, NULL, TOO_MANY);
-    return 0;
-  }
-  int named = 0;
-  for (int i = 1; i <= expected && !named; i++) named = sqlite3_bind_parameter_name(handle, i) != NULL;
-  if (!bound_object && named) napi_throw_type_error(env, NULL, "Missing named parameters");
-  else napi_throw_range_error(env, NULL, "Too few parameter values were provided");
+  return check_bound(env, handle, bound, bound_object);
+}
+
+/* ---- Packed parameter sets ------------------------------------------------------------------ */
+/*
+ * executeMany's parameter sets as src/thread/packed-params.ts packs them (the encoding of
+ * src/thread/codec.ts, little-endian, unaligned): per set a u32 header (count << 1, | 1 when
+ * named), then `count` values, each after its name (u32 length + UTF-8) when named. A value is a
+ * tag byte and its payload: 0 null; 1 number (f64); 2 bigint (i64); 3 string and 4 bytes (u32
+ * length + bytes). Numbers and bigints bind as better-sqlite3 binds them (REAL, INTEGER).
+ */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "packed parameters are little-endian; this host is not"
+#endif
+
+enum { PACKED_NULL = 0, PACKED_NUMBER = 1, PACKED_BIGINT = 2, PACKED_STRING = 3, PACKED_BYTES = 4 };
+
+static int packed_malformed(napi_env env) {
+  napi_throw_error(env, NULL, "sqlaio native: packed parameters are malformed");
   return 0;
+}
+
+static int take(PackedReader *r, size_t n, const uint8_t **out) {
+  if ((size_t)(r->end - r->at) < n) return 0;
+  *out = r->at;
+  r->at += n;
+  return 1;
+}
+
+static int take_u32(PackedReader *r, uint32_t *value) {
+  const uint8_t *p;
+  if (!take(r, 4, &p)) return 0;
+  memcpy(value, p, 4);
+  return 1;
+}
+
+/* Reads one value's tag and payload; returns 0 when the bytes run out or the tag is unknown. */
+static int take_value(PackedReader *r, uint8_t *tag, const uint8_t **payload, uint32_t *length) {
+  const uint8_t *p;
+  if (!take(r, 1, &p)) return 0;
+  *tag = *p;
+  switch (*tag) {
+    case PACKED_NULL:
+      *length = 0;
+      return 1;
+    case PACKED_NUMBER:
+    case PACKED_BIGINT:
+      *length = 8;
+      return take(r, 8, payload);
+    case PACKED_STRING:
+    case PACKED_BYTES:
+      return take_u32(r, length) && take(r, *length, payload);
+    default:
+      return 0;
+  }
+}
+
+static int bind_packed_value(napi_env env, sqlite3_stmt *handle, int index, uint8_t tag,
+                             const uint8_t *payload, uint32_t length) {
+  int status;
+  switch (tag) {
+    case PACKED_NUMBER: {
+      double number;
+      memcpy(&number, payload, 8);
+      status = sqlite3_bind_double(handle, index, number);
+      break;
+    }
+    case PACKED_BIGINT: {
+      int64_t integer;
+      memcpy(&integer, payload, 8);
+      status = sqlite3_bind_int64(handle, index, integer);
+      break;
+    }
+    case PACKED_STRING:
+      status = sqlite3_bind_text64(handle, index, (const char *)payload, length, SQLITE_TRANSIENT, SQLITE_UTF8);
+      break;
+    case PACKED_BYTES:
+      status = sqlite3_bind_blob64(handle, index, length ? payload : (const void *)"", length, SQLITE_TRANSIENT);
+      break;
+    default:
+      status = sqlite3_bind_null(handle, index);
+  }
+  return status == SQLITE_OK ? 1 : bind_failed(env, status);
+}
+
+int sqlaio_bind_packed(napi_env env, sqlite3_stmt *handle, PackedReader *r) {
+  uint32_t header;
+  if (!take_u32(r, &header)) return packed_malformed(env);
+  uint32_t count = header >> 1;
+  uint8_t tag;
+  const uint8_t *payload = NULL;
+  uint32_t length = 0;
+  if ((header & 1) == 0) {
+    int anon = 0;
+    for (uint32_t i = 0; i < count; i++) {
+      if (!take_value(r, &tag, &payload, &length)) return packed_malformed(env);
+      if (!bind_packed_value(env, handle, next_anonymous(handle, &anon), tag, payload, length)) return 0;
+    }
+    return check_bound(env, handle, (int)count, 0);
+  }
+  /* Named: each of the statement's named parameters takes the value of the same name. */
+  const uint8_t *entries = r->at;
+  for (uint32_t i = 0; i < count; i++) {
+    const uint8_t *name;
+    uint32_t name_length;
+    if (!take_u32(r, &name_length) || !take(r, name_length, &name) || !take_value(r, &tag, &payload, &length))
+      return packed_malformed(env);
+  }
+  if (count == 0) return check_bound(env, handle, 0, 0);
+  const uint8_t *set_end = r->at;
+  int expected = sqlite3_bind_parameter_count(handle);
+  int bound = 0;
+  for (int index = 1; index <= expected; index++) {
+    const char *wanted = sqlite3_bind_parameter_name(handle, index);
+    if (wanted == NULL) continue;
+    size_t wanted_length = strlen(wanted + 1);
+    PackedReader scan = {entries, set_end};
+    int found = 0;
+    for (uint32_t i = 0; i < count && !found; i++) {
+      /* Already checked above: these reads cannot run out. */
+      const uint8_t *name = NULL;
+      uint32_t name_length = 0;
+      take_u32(&scan, &name_length);
+      take(&scan, name_length, &name);
+      take_value(&scan, &tag, &payload, &length);
+      found = name_length == wanted_length && memcmp(name, wanted + 1, wanted_length) == 0;
+    }
+    if (!found) {
+      char message[256];
+      snprintf(message, sizeof message, "Missing named parameter \"%s\"", wanted + 1);
+      napi_throw_range_error(env, NULL, message);
+      return 0;
+    }
+    if (!bind_packed_value(env, handle, index, tag, payload, length)) return 0;
+    bound++;
+  }
+  return check_bound(env, handle, bound, 1);
 }

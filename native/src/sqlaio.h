@@ -153,6 +153,25 @@ void sqlaio_stmt_finalize(Stmt *stmt);
 /* Binds `params` (an array or a plain object) the way better-sqlite3 does; throws on error. */
 int sqlaio_bind(napi_env env, sqlite3_stmt *handle, napi_value params);
 
+/* Unread bytes of packed parameter sets (see bind.c). */
+typedef struct {
+  const uint8_t *at;
+  const uint8_t *end;
+} PackedReader;
+
+/*
+ * Binds the next packed parameter set at r->at (advancing past it), with sqlaio_bind's rules
+ * and errors. Returns 1, or 0 with an exception pending.
+ */
+int sqlaio_bind_packed(napi_env env, sqlite3_stmt *handle, PackedReader *r);
+
+/*
+ * Runs `stmt` (no rows) once for each of the `count` packed parameter sets in `sets`, adding the
+ * rows each changed to *changes. Returns 1, or 0 with an exception pending (or, when a user
+ * function threw, its JS exception scheduled and conn->js_error set).
+ */
+int sqlaio_run_packed(napi_env env, Stmt *stmt, PackedReader *sets, uint32_t count, int64_t *changes);
+
 /*
  * Steps up to `max_rows` rows into the connection's batch scratch and computes their layout.
  * Returns SQLITE_ROW (batch full, more may follow), SQLITE_DONE (statement exhausted and reset),

@@ -12,20 +12,19 @@
 import type { BatchMessage, BoundParams, BoundValue, ColumnLayout, Reply, Request } from './protocol.js'
 
 /** Thrown by `Encoder` when a message does not fit its scratch buffer. */
-const OVERFLOW = new Error('record overflow')
+export const OVERFLOW = new Error('record overflow')
 
-const utf8 = new TextEncoder()
 // ignoreBOM: a leading U+FEFF is part of the value (a default TextDecoder would drop it).
 const fromUtf8 = new TextDecoder('utf-8', { ignoreBOM: true })
 
 /** Appends values to a private scratch buffer (copied into the ring in one piece). */
 export class Encoder {
-  readonly bytes: Uint8Array
+  readonly bytes: Buffer
   readonly #view: DataView
   at = 0
 
   constructor(capacity: number) {
-    this.bytes = new Uint8Array(capacity)
+    this.bytes = Buffer.alloc(capacity)
     this.#view = new DataView(this.bytes.buffer)
   }
 
@@ -58,8 +57,12 @@ export class Encoder {
 
   str(value: string): void {
     const lengthAt = this.#room(4)
-    const { read, written } = utf8.encodeInto(value, this.bytes.subarray(this.at))
-    if (read !== value.length) throw OVERFLOW
+    const bytes = this.bytes
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: only a string that may not fit is measured.
+    if (this.at + value.length * 3 > bytes.length && this.at + Buffer.byteLength(value) > bytes.length) {
+      throw OVERFLOW
+    }
+    const written = bytes.write(value, this.at)
     this.#view.setUint32(lengthAt, written, true)
     this.at += written
   }
@@ -181,7 +184,7 @@ function decodeValue(d: Decoder): BoundValue {
 }
 
 /** Positional parameters: count << 1; named ones: count << 1 | 1, each value after its name. */
-function encodeParams(e: Encoder, params: BoundParams): boolean {
+export function encodeParams(e: Encoder, params: BoundParams): boolean {
   if (Array.isArray(params)) {
     e.u32(params.length << 1)
     for (const value of params) if (!encodeValue(e, value)) return false
@@ -196,7 +199,7 @@ function encodeParams(e: Encoder, params: BoundParams): boolean {
   return true
 }
 
-function decodeParams(d: Decoder): BoundParams {
+export function decodeParams(d: Decoder): BoundParams {
   const header = d.u32()
   const count = header >>> 1
   if ((header & 1) === 0) {

@@ -197,7 +197,7 @@ export type Request =
       prefetchBatches: number
     }
   | { op: 'exec'; id: number; sql: string }
-  | { op: 'executeMany'; id: number; sql: string; paramsList: BoundParams[] }
+  | { op: 'executeMany'; id: number; sql: string; paramsList: BoundParams[] | PackedParams }
   /**
    * `executeMany` over Arrow data: `ipc[0, byteLength)` is an Arrow IPC stream (written once by
    * the main thread, then only read); each row is one parameter set, bound by column position, or
@@ -231,6 +231,12 @@ export type Request =
 
 /** A statement's parameters after validation on the main thread. */
 export type BoundParams = BoundValue[] | Record<string, BoundValue>
+
+/** `count` parameter sets packed as bytes in `buffer` (thread/packed-params.ts). */
+export interface PackedParams {
+  buffer: SharedArrayBuffer
+  count: number
+}
 export type BoundValue = null | number | bigint | string | Uint8Array
 
 /** Replies, worker → main. */

@@ -4,6 +4,8 @@
  * through `pg`) fits the same interface because every method may return a promise and the
  * executor awaits only when it gets one.
  */
+
+import type { ParamSets } from '../thread/packed-params.js'
 import type { BatchMessage, BoundParams } from '../thread/protocol.js'
 
 type MaybePromise<T> = T | Promise<T>
@@ -43,7 +45,7 @@ export interface Driver {
   /** Runs a script of several statements. */
   exec(sql: string): MaybePromise<void>
   /** Runs one statement once per parameter set, atomically; resolves to the rows changed. */
-  executeMany(sql: string, paramsList: Iterable<BoundParams>): MaybePromise<number>
+  executeMany(sql: string, sets: ParamSets): MaybePromise<number>
   /** Rolls back whatever transaction is open, leaving the connection in autocommit. */
   rollbackAll(): MaybePromise<void>
   close(): MaybePromise<void>

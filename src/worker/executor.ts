@@ -339,7 +339,7 @@ export class Executor {
       case 'executeMany':
       case 'executeArrow': {
         const paramsList =
-          work.op === 'executeMany' ? work.paramsList : paramsFromIPC(work.ipc, work.byteLength, work.byName)
+          work.op === 'executeArrow' ? paramsFromIPC(work.ipc, work.byteLength, work.byName) : work.paramsList
         const changes = driver.executeMany(work.sql, paramsList)
         if (changes instanceof Promise) return changes.then((n) => this.#ok(work.id, n))
         this.#ok(work.id, changes)

@@ -16,6 +16,8 @@
  * ends its portal asynchronously; `#gate` is what the next statement waits for: the portal's end
  * and the cancel connection's close (see cancel.ts for why the latter makes a cancel exact).
  */
+
+import { eachParamSet, type ParamSets } from '../../thread/packed-params.js'
 import type { BatchMessage, BoundParams, BoundValue } from '../../thread/protocol.js'
 import type { Driver, RowCursor, StatementOutcome } from '../../worker/driver.js'
 import { sendCancel } from './cancel.js'
@@ -318,8 +320,8 @@ export class PgDriver implements Driver {
     }
   }
 
-  async executeMany(sql: string, paramsList: BoundParams[]): Promise<number> {
-    const lists = paramsList.map(positional)
+  async executeMany(sql: string, sets: ParamSets): Promise<number> {
+    const lists = Array.from(eachParamSet(sets), positional)
     const outer = this.#status === 'I'
     await this.exec(outer ? 'BEGIN' : 'SAVEPOINT sqlaio_many')
     let changes = 0

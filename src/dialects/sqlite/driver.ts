@@ -4,6 +4,7 @@
  */
 import Database from 'better-sqlite3'
 import { declaredKind, writeBatch } from '../../arrow/batch-writer.js'
+import { eachParamSet, isPacked, type ParamSets } from '../../thread/packed-params.js'
 import type { BatchMessage, BoundParams, ColumnKind } from '../../thread/protocol.js'
 import type { Driver, RowCursor, StatementOutcome } from '../../worker/driver.js'
 import type { NativeReader } from './native-reader.js'
@@ -183,20 +184,23 @@ export class SqliteDriver implements Driver {
     this.#forgetSchema(sql)
   }
 
-  executeMany(sql: string, paramsList: Iterable<BoundParams>): number {
+  executeMany(sql: string, sets: ParamSets): number {
     const statement = this.#prepare(sql)
     if (statement.reader) {
       throw new TypeError('executeMany() takes a statement that returns no rows')
     }
+    const native = this.#native
     // db.transaction() nests as a savepoint inside an open transaction: all or nothing.
-    const runAll = this.#db.transaction((list: Iterable<BoundParams>) => {
+    const runAll = this.#db.transaction(() => {
+      // Packed sets are bound and run in C on the native path, without a JS value per cell.
+      if (native && isPacked(sets)) return native.runPacked(sql, sets)
       let changes = 0
-      for (const params of list) {
+      for (const params of eachParamSet(sets)) {
         changes += withParams(params, (...args) => statement.run(...args)).changes
       }
       return changes
     })
-    const changes = runAll(paramsList)
+    const changes = runAll()
     this.#forgetSchema(sql)
     return changes
   }

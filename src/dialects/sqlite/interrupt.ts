@@ -11,6 +11,8 @@
  * request that failed; otherwise it stays a plain SQLite error (native read-only cursors retry
  * instead, see native-driver.ts).
  */
+
+import type { ParamSets } from '../../thread/packed-params.js'
 import { type BoundParams, Ctl } from '../../thread/protocol.js'
 import type { Driver, RowCursor, StatementOutcome } from '../../worker/driver.js'
 
@@ -104,8 +106,8 @@ export class InterruptibleDriver implements Driver {
     return this.#guard(() => this.#inner.exec(sql))
   }
 
-  executeMany(sql: string, paramsList: Iterable<BoundParams>): MaybePromise<number> {
-    return this.#guard(() => this.#inner.executeMany(sql, paramsList))
+  executeMany(sql: string, sets: ParamSets): MaybePromise<number> {
+    return this.#guard(() => this.#inner.executeMany(sql, sets))
   }
 
   rollbackAll(): MaybePromise<void> {

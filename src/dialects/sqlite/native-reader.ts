@@ -9,7 +9,13 @@
  * paths. Only readers come here, and they bind with better-sqlite3's rules (native/src/bind.c).
  */
 import type Database from 'better-sqlite3'
-import { type BatchMessage, type BoundParams, type ColumnKind, Ctl } from '../../thread/protocol.js'
+import {
+  type BatchMessage,
+  type BoundParams,
+  type ColumnKind,
+  Ctl,
+  type PackedParams,
+} from '../../thread/protocol.js'
 import { batchBuffers } from '../../worker/buffer-pool.js'
 import type { RowCursor } from '../../worker/driver.js'
 import { isInterrupt } from './interrupt.js'
@@ -90,6 +96,21 @@ export class NativeReader {
     })
     cached.cursor = cursor
     return cursor
+  }
+
+  /**
+   * Runs `sql` (a statement better-sqlite3 prepared as returning no rows) once per packed
+   * parameter set, binding and stepping in C; returns the rows changed. The caller holds the
+   * transaction.
+   */
+  runPacked(sql: string, sets: PackedParams): number {
+    const cached = this.#statement(sql)
+    try {
+      return this.#addon.runPacked(cached.handle, new Uint8Array(sets.buffer), sets.count)
+    } catch (error) {
+      this.stepFailed()
+      throw error
+    }
   }
 
   #statement(sql: string): CachedStatement {

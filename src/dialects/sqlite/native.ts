@@ -66,6 +66,12 @@ export interface NativeAddon {
   step(statement: NativeStatement, maxRows: number): NativeBatchInfo | undefined
   /** Copies the batch just stepped into `target` (a zeroed view of a SharedArrayBuffer). */
   fill(statement: NativeStatement, target: Uint8Array): void
+  /**
+   * Runs a statement that returns no rows once per parameter set packed in `packed`
+   * (thread/packed-params.ts), with better-sqlite3's binding rules and errors; returns the rows
+   * changed in total. Throws as `step` does.
+   */
+  runPacked(statement: NativeStatement, packed: Uint8Array, count: number): number
   /** Ends the open cursor (resets the statement). */
   close(statement: NativeStatement): void
   finalize(statement: NativeStatement): void

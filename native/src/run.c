@@ -1,0 +1,61 @@
+/*
+ * Running one statement that returns no rows over many parameter sets (executeMany), as
+ * better-sqlite3's `run()` runs it once per set: bind, step once, count the changes, reset. The
+ * caller (JS) wraps the whole loop in better-sqlite3's transaction, so it is all or nothing.
+ */
+#include <stdlib.h>
+
+#include "sqlaio.h"
+
+/* Resets `handle` and throws the error of a failed step, as batch.c reports one. */
+static void step_failed(napi_env env, Stmt *stmt) {
+  sqlite3_stmt *handle = stmt->handle;
+  sqlite3 *db = sqlite3_db_handle(handle);
+  int code = sqlite3_extended_errcode(db);
+  if (code == SQLITE_ERROR && sqlite3_errmsg(db)[0] == '\0') {
+    /* A user function threw: its JS exception propagates (see batch.c and takeJsError). */
+    stmt->conn->js_error = 1;
+    sqlite3_reset(handle);
+    sqlite3_clear_bindings(handle);
+    return;
+  }
+  char *message = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+  sqlite3_reset(handle);
+  sqlite3_clear_bindings(handle);
+  sqlaio_throw_sqlite(env, code, message ? message : "out of memory");
+  sqlite3_free(message);
+}
+
+int sqlaio_run_packed(napi_env env, Stmt *stmt, PackedReader *sets, uint32_t count, int64_t *changes) {
+  sqlite3_stmt *handle = stmt->handle;
+  sqlite3 *db = sqlite3_db_handle(handle);
+  *changes = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    sqlite3_reset(handle);
+    sqlite3_clear_bindings(handle);
+    if (!sqlaio_bind_packed(env, handle, sets)) {
+      sqlite3_clear_bindings(handle);
+      return 0;
+    }
+    /*
+     * SQLite clears a pending interrupt when a statement starts while none is active, so an
+     * interrupt that landed between two sets would be lost: honour it here.
+     */
+    if (sqlite3_is_interrupted(db)) {
+      sqlite3_clear_bindings(handle);
+      sqlaio_throw_sqlite(env, SQLITE_INTERRUPT, "interrupted");
+      return 0;
+    }
+    sqlite3_int64 before = sqlite3_total_changes64(db);
+    int rc = sqlite3_step(handle);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+      step_failed(env, stmt);
+      return 0;
+    }
+    /* As better-sqlite3 counts: a statement that changed nothing reports 0, not the last count. */
+    if (sqlite3_total_changes64(db) != before) *changes += sqlite3_changes64(db);
+  }
+  sqlite3_reset(handle);
+  sqlite3_clear_bindings(handle);
+  return 1;
+}
