@@ -10,6 +10,7 @@
       'target_name': 'sqlaio',
       'sources': [
         'src/addon.c',
+        'src/arrow.c',
         'src/batch.c',
         'src/bind.c',
         'src/busy.c',

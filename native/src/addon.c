@@ -465,6 +465,35 @@ static napi_value js_run_packed(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/*
+ * runArrow(stmt, columns, rows, names): runs `stmt` (a statement that returns no rows) once per
+ * row of one record batch, whose columns (src/dialects/sqlite/native-arrow.ts describes them) bind
+ * by position, or by the column names in `names` when it is an array; returns the rows changed.
+ */
+static napi_value js_run_arrow(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  GET_ARGS(env, info, 4, argv);
+  Stmt *stmt = get_idle_stmt(env, argv[0]);
+  if (stmt == NULL) return NULL;
+  int64_t rows = 0;
+  NAPI_CALL(env, napi_get_value_int64(env, argv[2], &rows));
+  bool by_name = false;
+  NAPI_CALL(env, napi_is_array(env, argv[3], &by_name));
+  ArrowColumn *columns;
+  uint32_t count;
+  if (rows < 0 || !sqlaio_arrow_columns(env, argv[1], rows, &columns, &count)) {
+    if (rows < 0) napi_throw_range_error(env, NULL, "sqlaio native: rows must not be negative");
+    return NULL;
+  }
+  int64_t changes = 0;
+  int ok = sqlaio_run_arrow(env, stmt, columns, count, rows, by_name ? argv[3] : NULL, &changes);
+  free(columns);
+  if (!ok) return NULL;
+  napi_value out;
+  NAPI_CALL(env, napi_create_int64(env, changes, &out));
+  return out;
+}
+
 /* close(stmt): ends the open cursor, if any (resetting the statement). */
 static napi_value js_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
@@ -544,6 +573,7 @@ NAPI_MODULE_INIT() {
       {"step", NULL, js_step, NULL, NULL, NULL, napi_enumerable, NULL},
       {"fill", NULL, js_fill, NULL, NULL, NULL, napi_enumerable, NULL},
       {"runPacked", NULL, js_run_packed, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"runArrow", NULL, js_run_arrow, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"finalize", NULL, js_finalize, NULL, NULL, NULL, napi_enumerable, NULL},
       {"interrupt", NULL, js_interrupt, NULL, NULL, NULL, napi_enumerable, NULL},

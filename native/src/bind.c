@@ -20,7 +20,7 @@
 #define NOT_A_VALUE "SQLite3 can only bind numbers, strings, bigints, buffers, and null"
 
 /* Throws the error better-sqlite3 throws for a failed sqlite3_bind_* status. */
-static int bind_failed(napi_env env, int status) {
+int sqlaio_bind_failed(napi_env env, int status) {
   switch (status) {
     case SQLITE_TOOBIG:
       napi_throw_range_error(env, NULL, TOO_BIG);
@@ -37,7 +37,7 @@ static int bind_failed(napi_env env, int status) {
   return 0;
 }
 
-static int byte_view(napi_env env, napi_value value, void **data, size_t *bytes) {
+int sqlaio_byte_view(napi_env env, napi_value value, void **data, size_t *bytes) {
   bool is_typed = false, is_view = false;
   if (napi_is_typedarray(env, value, &is_typed) != napi_ok) return -1;
   if (is_typed) {
@@ -88,7 +88,7 @@ static int bind_value(napi_env env, sqlite3_stmt *handle, int index, napi_value 
       int64_t integer;
       bool lossless;
       NAPI_OR_RETURN(env, napi_get_value_bigint_int64(env, value, &integer, &lossless), 0);
-      if (!lossless) return bind_failed(env, SQLITE_TOOBIG);
+      if (!lossless) return sqlaio_bind_failed(env, SQLITE_TOOBIG);
       status = sqlite3_bind_int64(handle, index, integer);
       break;
     }
@@ -96,7 +96,7 @@ static int bind_value(napi_env env, sqlite3_stmt *handle, int index, napi_value 
       size_t length;
       NAPI_OR_RETURN(env, napi_get_value_string_utf8(env, value, NULL, 0, &length), 0);
       char *text = malloc(length + 1);
-      if (text == NULL) return bind_failed(env, SQLITE_NOMEM);
+      if (text == NULL) return sqlaio_bind_failed(env, SQLITE_NOMEM);
       if (napi_get_value_string_utf8(env, value, text, length + 1, &length) != napi_ok) {
         free(text);
         sqlaio_throw_napi(env, "napi_get_value_string_utf8");
@@ -114,7 +114,7 @@ static int bind_value(napi_env env, sqlite3_stmt *handle, int index, napi_value 
     case napi_object: {
       void *data = NULL;
       size_t bytes = 0;
-      int found = byte_view(env, value, &data, &bytes);
+      int found = sqlaio_byte_view(env, value, &data, &bytes);
       if (found < 0) {
         sqlaio_throw_napi(env, "reading a Uint8Array parameter");
         return 0;
@@ -130,18 +130,18 @@ static int bind_value(napi_env env, sqlite3_stmt *handle, int index, napi_value 
       napi_throw_type_error(env, NULL, NOT_A_VALUE);
       return 0;
   }
-  return status == SQLITE_OK ? 1 : bind_failed(env, status);
+  return status == SQLITE_OK ? 1 : sqlaio_bind_failed(env, status);
 }
 
 /* The next positional (unnamed) parameter index after *anon, as better-sqlite3 counts them. */
-static int next_anonymous(sqlite3_stmt *handle, int *anon) {
+int sqlaio_next_anonymous(sqlite3_stmt *handle, int *anon) {
   while (sqlite3_bind_parameter_name(handle, ++*anon) != NULL) {
   }
   return *anon;
 }
 
 /* Counts and errors as better-sqlite3 reports them, once `bound` parameters were bound. */
-static int check_bound(napi_env env, sqlite3_stmt *handle, int bound, int bound_object) {
+int sqlaio_check_bound(napi_env env, sqlite3_stmt *handle, int bound, int bound_object) {
   int expected = sqlite3_bind_parameter_count(handle);
   if (bound == expected) return 1;
   if (bound > expected) {
@@ -168,7 +168,7 @@ int sqlaio_bind(napi_env env, sqlite3_stmt *handle, napi_value params) {
     for (uint32_t i = 0; i < length; i++) {
       napi_value value;
       NAPI_OR_RETURN(env, napi_get_element(env, params, i, &value), 0);
-      if (!bind_value(env, handle, next_anonymous(handle, &anon), value)) return 0;
+      if (!bind_value(env, handle, sqlaio_next_anonymous(handle, &anon), value)) return 0;
       bound++;
     }
   } else {
@@ -203,7 +203,7 @@ int sqlaio_bind(napi_env env, sqlite3_stmt *handle, napi_value params) {
       }
     }
   }
-  return check_bound(env, handle, bound, bound_object);
+  return sqlaio_check_bound(env, handle, bound, bound_object);
 }
 
 /* ---- Packed parameter sets ------------------------------------------------------------------ */
@@ -285,7 +285,7 @@ static int bind_packed_value(napi_env env, sqlite3_stmt *handle, int index, uint
     default:
       status = sqlite3_bind_null(handle, index);
   }
-  return status == SQLITE_OK ? 1 : bind_failed(env, status);
+  return status == SQLITE_OK ? 1 : sqlaio_bind_failed(env, status);
 }
 
 int sqlaio_bind_packed(napi_env env, sqlite3_stmt *handle, PackedReader *r) {
@@ -299,9 +299,9 @@ int sqlaio_bind_packed(napi_env env, sqlite3_stmt *handle, PackedReader *r) {
     int anon = 0;
     for (uint32_t i = 0; i < count; i++) {
       if (!take_value(r, &tag, &payload, &length)) return packed_malformed(env);
-      if (!bind_packed_value(env, handle, next_anonymous(handle, &anon), tag, payload, length)) return 0;
+      if (!bind_packed_value(env, handle, sqlaio_next_anonymous(handle, &anon), tag, payload, length)) return 0;
     }
-    return check_bound(env, handle, (int)count, 0);
+    return sqlaio_check_bound(env, handle, (int)count, 0);
   }
   /* Named: each of the statement's named parameters takes the value of the same name. */
   const uint8_t *entries = r->at;
@@ -311,7 +311,7 @@ int sqlaio_bind_packed(napi_env env, sqlite3_stmt *handle, PackedReader *r) {
     if (!take_u32(r, &name_length) || !take(r, name_length, &name) || !take_value(r, &tag, &payload, &length))
       return packed_malformed(env);
   }
-  if (count == 0) return check_bound(env, handle, 0, 0);
+  if (count == 0) return sqlaio_check_bound(env, handle, 0, 0);
   const uint8_t *set_end = r->at;
   int expected = sqlite3_bind_parameter_count(handle);
   int bound = 0;
@@ -339,5 +339,5 @@ int sqlaio_bind_packed(napi_env env, sqlite3_stmt *handle, PackedReader *r) {
     if (!bind_packed_value(env, handle, index, tag, payload, length)) return 0;
     bound++;
   }
-  return check_bound(env, handle, bound, 1);
+  return sqlaio_check_bound(env, handle, bound, 1);
 }

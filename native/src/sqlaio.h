@@ -153,6 +153,24 @@ void sqlaio_stmt_finalize(Stmt *stmt);
 /* Binds `params` (an array or a plain object) the way better-sqlite3 does; throws on error. */
 int sqlaio_bind(napi_env env, sqlite3_stmt *handle, napi_value params);
 
+/*
+ * The bytes of a typed array or DataView: 1 (with *data, *bytes), 0 when `value` is neither, -1
+ * when N-API fails.
+ */
+int sqlaio_byte_view(napi_env env, napi_value value, void **data, size_t *bytes);
+
+/* Throws the error better-sqlite3 throws for a failed sqlite3_bind_* status; returns 0. */
+int sqlaio_bind_failed(napi_env env, int status);
+
+/* The next positional (unnamed) parameter index after *anon, as better-sqlite3 counts them. */
+int sqlaio_next_anonymous(sqlite3_stmt *handle, int *anon);
+
+/*
+ * After `bound` parameters were bound (`bound_object`: by name, from a non-empty object): 1 if
+ * that is the statement's parameter count, else 0 after throwing better-sqlite3's error.
+ */
+int sqlaio_check_bound(napi_env env, sqlite3_stmt *handle, int bound, int bound_object);
+
 /* Unread bytes of packed parameter sets (see bind.c). */
 typedef struct {
   const uint8_t *at;
@@ -171,6 +189,66 @@ int sqlaio_bind_packed(napi_env env, sqlite3_stmt *handle, PackedReader *r);
  * function threw, its JS exception scheduled and conn->js_error set).
  */
 int sqlaio_run_packed(napi_env env, Stmt *stmt, PackedReader *sets, uint32_t count, int64_t *changes);
+
+/* ---- Arrow columns bound in C (arrow.c) ----------------------------------------------------- */
+
+/* The Arrow types bound in C; numbered as src/dialects/sqlite/native-arrow.ts numbers them. */
+enum {
+  ARROW_NULL = 0,
+  ARROW_INT8 = 1,
+  ARROW_INT16 = 2,
+  ARROW_INT32 = 3,
+  ARROW_INT64 = 4,
+  ARROW_UINT8 = 5,
+  ARROW_UINT16 = 6,
+  ARROW_UINT32 = 7,
+  ARROW_UINT64 = 8,
+  ARROW_FLOAT32 = 9,
+  ARROW_FLOAT64 = 10,
+  ARROW_BOOL = 11,
+  ARROW_UTF8 = 12,
+  ARROW_LARGE_UTF8 = 13,
+  ARROW_BINARY = 14,
+  ARROW_LARGE_BINARY = 15,
+  ARROW_FIXED_BINARY = 16,
+};
+
+/* One column of a record batch, its buffers borrowed from JS for the duration of a call. */
+typedef struct {
+  int kind;                /* ARROW_* */
+  int param;               /* the statement parameter it binds, 0 when none */
+  const uint8_t *validity; /* NULL when the column has no nulls */
+  int64_t offset;          /* bit of the first row in `validity` (and in a Bool's values) */
+  const uint8_t *values;
+  size_t values_bytes;
+  const void *offsets;     /* variable-width kinds: int32 (int64 for the Large ones) per row + 1 */
+  int32_t width;           /* fixed-size binary: bytes per value */
+} ArrowColumn;
+
+/*
+ * Reads the column descriptors in the JS array `list` into a malloc'd array (*out, to free),
+ * checking that every buffer covers `rows` rows. Returns 1, or 0 after throwing.
+ */
+int sqlaio_arrow_columns(napi_env env, napi_value list, int64_t rows, ArrowColumn **out, uint32_t *count);
+
+/*
+ * Sets each column's `param`: by position when `names` is NULL, else by the column names in the
+ * JS array `names` (better-sqlite3's binding of an array, or of an object). Returns 1, or 0 after
+ * throwing "Missing named parameter".
+ */
+int sqlaio_arrow_params(napi_env env, sqlite3_stmt *handle, ArrowColumn *columns, uint32_t count,
+                        napi_value names);
+
+/* Binds row `row` of every mapped column. Returns 1, or 0 after throwing. */
+int sqlaio_arrow_bind_row(napi_env env, sqlite3_stmt *handle, const ArrowColumn *columns, uint32_t count,
+                          int64_t row);
+
+/*
+ * Runs `stmt` (no rows) once per row of the columns, bound by position or by `names` (see
+ * sqlaio_arrow_params), adding the rows changed to *changes. Returns as sqlaio_run_packed.
+ */
+int sqlaio_run_arrow(napi_env env, Stmt *stmt, ArrowColumn *columns, uint32_t count, int64_t rows,
+                     napi_value names, int64_t *changes);
 
 /*
  * Steps up to `max_rows` rows into the connection's batch scratch and computes their layout.

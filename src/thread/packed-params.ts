@@ -39,19 +39,8 @@ export function packParamsList(list: readonly BoundParams[]): PackedParams | nul
   return { buffer, count: list.length }
 }
 
-/** `executeMany`'s parameter sets as a driver receives them: as values, or packed. */
-export type ParamSets = Iterable<BoundParams> | PackedParams
-
-export function isPacked(sets: ParamSets): sets is PackedParams {
-  return 'buffer' in sets && sets.buffer instanceof SharedArrayBuffer
-}
-
-/** Each parameter set, decoded one by one as they are iterated when packed. */
-export function* eachParamSet(sets: ParamSets): Generator<BoundParams> {
-  if (!isPacked(sets)) {
-    yield* sets
-    return
-  }
-  const decoder = new Decoder(new Uint8Array(sets.buffer))
-  for (let i = 0; i < sets.count; i++) yield decodeParams(decoder)
+/** The sets `packParamsList` packed, decoded one by one as they are iterated. */
+export function* unpackParamsList(packed: PackedParams): Generator<BoundParams> {
+  const decoder = new Decoder(new Uint8Array(packed.buffer))
+  for (let i = 0; i < packed.count; i++) yield decodeParams(decoder)
 }

@@ -2,7 +2,8 @@
  * Worker side of "Arrow in": the parameter sets of an `executeMany` whose data is Arrow. The
  * main thread wrote the table as an Arrow IPC stream into a SharedArrayBuffer; it is read here in
  * place (apache-arrow's reader makes views over the buffer), and each row becomes one parameter
- * set, produced lazily while the driver runs the statement, by position or by column name.
+ * set, produced lazily while the driver runs the statement, by position or by column name
+ * (the native path binds most column types in C instead: dialects/sqlite/native-arrow.ts).
  */
 import { type RecordBatch, tableFromIPC, type Vector } from 'apache-arrow'
 import { binderOf, type ValueBinder } from '../arrow/bindable.js'
@@ -28,23 +29,21 @@ function valueAt(column: BoundColumn, row: number): BoundValue {
   return value === null || value === undefined ? null : column.bind(value)
 }
 
-/** One parameter set per row of the IPC stream in `buffer[0, byteLength)`. */
-export function* paramsFromIPC(
-  buffer: SharedArrayBuffer,
-  byteLength: number,
-  byName: boolean,
-): Generator<BoundParams> {
-  const table = tableFromIPC(new Uint8Array(buffer, 0, byteLength))
-  for (const batch of table.batches) {
-    const columns = columnsOf(batch)
-    for (let row = 0; row < batch.numRows; row++) {
-      if (byName) {
-        const set: Record<string, BoundValue> = {}
-        for (const column of columns) set[column.name] = valueAt(column, row)
-        yield set
-      } else {
-        yield columns.map((column) => valueAt(column, row))
-      }
+/** The record batches of the IPC stream in `buffer[0, byteLength)`, read in place. */
+export function batchesFromIPC(buffer: SharedArrayBuffer, byteLength: number): RecordBatch[] {
+  return tableFromIPC(new Uint8Array(buffer, 0, byteLength)).batches
+}
+
+/** One parameter set per row of `batch`, by column position or by column name. */
+export function* paramsOfBatch(batch: RecordBatch, byName: boolean): Generator<BoundParams> {
+  const columns = columnsOf(batch)
+  for (let row = 0; row < batch.numRows; row++) {
+    if (byName) {
+      const set: Record<string, BoundValue> = {}
+      for (const column of columns) set[column.name] = valueAt(column, row)
+      yield set
+    } else {
+      yield columns.map((column) => valueAt(column, row))
     }
   }
 }

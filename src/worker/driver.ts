@@ -5,8 +5,8 @@
  * executor awaits only when it gets one.
  */
 
-import type { ParamSets } from '../thread/packed-params.js'
 import type { BatchMessage, BoundParams } from '../thread/protocol.js'
+import type { ParamSets } from './param-sets.js'
 
 type MaybePromise<T> = T | Promise<T>
 

@@ -15,7 +15,6 @@
  */
 import { type BatchMessage, Ctl, type Reply, type Request } from '../thread/protocol.js'
 import type { WorkerTransport } from '../thread/transport.js'
-import { paramsFromIPC } from './arrow-params.js'
 import { batchBuffers } from './buffer-pool.js'
 import type { Driver, RowCursor } from './driver.js'
 import { serializeError } from './replies.js'
@@ -339,7 +338,9 @@ export class Executor {
       case 'executeMany':
       case 'executeArrow': {
         const paramsList =
-          work.op === 'executeArrow' ? paramsFromIPC(work.ipc, work.byteLength, work.byName) : work.paramsList
+          work.op === 'executeArrow'
+            ? { ipc: work.ipc, byteLength: work.byteLength, byName: work.byName }
+            : work.paramsList
         const changes = driver.executeMany(work.sql, paramsList)
         if (changes instanceof Promise) return changes.then((n) => this.#ok(work.id, n))
         this.#ok(work.id, changes)

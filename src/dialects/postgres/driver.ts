@@ -17,9 +17,9 @@
  * and the cancel connection's close (see cancel.ts for why the latter makes a cancel exact).
  */
 
-import { eachParamSet, type ParamSets } from '../../thread/packed-params.js'
 import type { BatchMessage, BoundParams, BoundValue } from '../../thread/protocol.js'
 import type { Driver, RowCursor, StatementOutcome } from '../../worker/driver.js'
+import { eachParamSet, type ParamSets } from '../../worker/param-sets.js'
 import { sendCancel } from './cancel.js'
 import { type Description, DescriptionCache, sameColumns } from './descriptions.js'
 import { fromPgError, isServerError } from './errors.js'

@@ -4,9 +4,11 @@
  */
 import Database from 'better-sqlite3'
 import { declaredKind, writeBatch } from '../../arrow/batch-writer.js'
-import { eachParamSet, isPacked, type ParamSets } from '../../thread/packed-params.js'
 import type { BatchMessage, BoundParams, ColumnKind } from '../../thread/protocol.js'
+import { paramsOfBatch } from '../../worker/arrow-params.js'
 import type { Driver, RowCursor, StatementOutcome } from '../../worker/driver.js'
+import { arrowBatches, eachParamSet, isArrow, isPacked, type ParamSets } from '../../worker/param-sets.js'
+import { nativeColumns } from './native-arrow.js'
 import type { NativeReader } from './native-reader.js'
 import { StatementCache } from './statement-cache.js'
 
@@ -190,13 +192,24 @@ export class SqliteDriver implements Driver {
       throw new TypeError('executeMany() takes a statement that returns no rows')
     }
     const native = this.#native
+    const runEach = (list: Iterable<BoundParams>): number => {
+      let changes = 0
+      for (const params of list) changes += withParams(params, (...args) => statement.run(...args)).changes
+      return changes
+    }
     // db.transaction() nests as a savepoint inside an open transaction: all or nothing.
     const runAll = this.#db.transaction(() => {
-      // Packed sets are bound and run in C on the native path, without a JS value per cell.
-      if (native && isPacked(sets)) return native.runPacked(sql, sets)
+      if (!native) return runEach(eachParamSet(sets))
+      // The native path binds and runs in C, without a JS value per cell: packed sets, and the
+      // record batches whose column types it binds itself (the others go through JS values).
+      if (isPacked(sets)) return native.runPacked(sql, sets)
+      if (!isArrow(sets)) return runEach(sets)
       let changes = 0
-      for (const params of eachParamSet(sets)) {
-        changes += withParams(params, (...args) => statement.run(...args)).changes
+      for (const batch of arrowBatches(sets)) {
+        const columns = nativeColumns(batch)
+        changes += columns
+          ? native.runArrow(sql, columns, batch.numRows, sets.byName)
+          : runEach(paramsOfBatch(batch, sets.byName))
       }
       return changes
     })

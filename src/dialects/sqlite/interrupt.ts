@@ -12,9 +12,9 @@
  * instead, see native-driver.ts).
  */
 
-import type { ParamSets } from '../../thread/packed-params.js'
 import { type BoundParams, Ctl } from '../../thread/protocol.js'
 import type { Driver, RowCursor, StatementOutcome } from '../../worker/driver.js'
+import type { ParamSets } from '../../worker/param-sets.js'
 
 type MaybePromise<T> = T | Promise<T>
 

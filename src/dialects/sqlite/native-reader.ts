@@ -29,6 +29,7 @@ import {
   type NativeStatement,
   nativeUnavailableError,
 } from './native.js'
+import type { NativeArrowColumn } from './native-arrow.js'
 import { StatementCache } from './statement-cache.js'
 
 /** How many native statements a connection keeps prepared (as the driver's own cache). */
@@ -104,9 +105,18 @@ export class NativeReader {
    * transaction.
    */
   runPacked(sql: string, sets: PackedParams): number {
-    const cached = this.#statement(sql)
+    return this.#run(sql, (handle) => this.#addon.runPacked(handle, new Uint8Array(sets.buffer), sets.count))
+  }
+
+  /** As `runPacked`, for the rows of one record batch bound from its Arrow buffers. */
+  runArrow(sql: string, columns: NativeArrowColumn[], rows: number, byName: boolean): number {
+    const names = byName ? columns.map((column) => column.name) : null
+    return this.#run(sql, (handle) => this.#addon.runArrow(handle, columns, rows, names))
+  }
+
+  #run(sql: string, run: (handle: NativeStatement) => number): number {
     try {
-      return this.#addon.runPacked(cached.handle, new Uint8Array(sets.buffer), sets.count)
+      return run(this.#statement(sql).handle)
     } catch (error) {
       this.stepFailed()
       throw error

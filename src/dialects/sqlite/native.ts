@@ -9,6 +9,7 @@
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import type { BoundParams, ColumnKind, ColumnLayout } from '../../thread/protocol.js'
+import type { NativeArrowColumn } from './native-arrow.js'
 
 /** Where node-gyp puts the addon (relative to dist/src/ once compiled). */
 export const NATIVE_PATH = fileURLToPath(
@@ -72,6 +73,17 @@ export interface NativeAddon {
    * changed in total. Throws as `step` does.
    */
   runPacked(statement: NativeStatement, packed: Uint8Array, count: number): number
+  /**
+   * Runs a statement that returns no rows once per row of a record batch, binding its `columns`
+   * (dialects/sqlite/native-arrow.ts) by position, or by `names` when given; returns the rows
+   * changed. Throws as `step` does, and RangeError/TypeError as binding does.
+   */
+  runArrow(
+    statement: NativeStatement,
+    columns: NativeArrowColumn[],
+    rows: number,
+    names: string[] | null,
+  ): number
   /** Ends the open cursor (resets the statement). */
   close(statement: NativeStatement): void
   finalize(statement: NativeStatement): void
