@@ -87,6 +87,8 @@ export class AsyncResult implements AsyncIterable<Row> {
   readonly #firstColumns: ColumnLayout[] | null
   #schema: Schema | null = null
   #open: OpenBatch | null = null
+  /** Rows were still to come when the result was made (its first reply was not the last). */
+  readonly #streaming: boolean
 
   /** @internal Results come from `execute()`. */
   constructor(init: ResultInit) {
@@ -102,6 +104,7 @@ export class AsyncResult implements AsyncIterable<Row> {
     const safe = rowid <= BigInt(Number.MAX_SAFE_INTEGER) && rowid >= BigInt(Number.MIN_SAFE_INTEGER)
     this.lastInsertRowid = init.intMode === 'bigint' || !safe ? rowid : Number(rowid)
     this.#firstColumns = reply.batch?.columns ?? null
+    this.#streaming = init.stream !== null && !reply.done
   }
 
   /**
@@ -111,7 +114,7 @@ export class AsyncResult implements AsyncIterable<Row> {
    */
   watchForLeak(site: () => CallSite): void {
     const stream = this.#stream
-    if (!stream || stream.closed) return
+    if (!stream || !this.#streaming || stream.closed) return
     dropped.register(this, { stream, site: site() }, stream)
     // Captures the stream only: the stream must not keep this result reachable.
     stream.onClose(() => dropped.unregister(stream))

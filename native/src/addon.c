@@ -216,7 +216,7 @@ static napi_value js_attach(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "Out of memory");
     return NULL;
   }
-  int rc = sqlite3_prepare_v3(db, "SELECT 0", -1, SQLITE_PREPARE_PERSISTENT, &conn->pin, NULL);
+  int rc = sqlite3_prepare_v3(db, "PRAGMA data_version", -1, SQLITE_PREPARE_PERSISTENT, &conn->pin, NULL);
   if (rc != SQLITE_OK) {
     free(conn);
     sqlaio_throw_sqlite(env, rc, sqlite3_errmsg(db));
@@ -494,6 +494,28 @@ static napi_value js_run_arrow(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/*
+ * dataVersion(conn): what `PRAGMA data_version` answers (it changes when another connection has
+ * committed), stepped here on the connection's pinned statement: the driver asks before every
+ * statement it runs, and better-sqlite3's own `get()` cost several microseconds of that.
+ */
+static napi_value js_data_version(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  GET_ARGS(env, info, 1, argv);
+  Conn *conn = get_conn(env, argv[0]);
+  if (conn == NULL) return NULL;
+  int rc = sqlite3_step(conn->pin);
+  int64_t version = rc == SQLITE_ROW ? sqlite3_column_int64(conn->pin, 0) : 0;
+  sqlite3_reset(conn->pin);
+  if (rc != SQLITE_ROW) {
+    sqlaio_throw_sqlite(env, sqlite3_extended_errcode(conn->db), sqlite3_errmsg(conn->db));
+    return NULL;
+  }
+  napi_value out;
+  NAPI_CALL(env, napi_create_int64(env, version, &out));
+  return out;
+}
+
 /* close(stmt): ends the open cursor, if any (resetting the statement). */
 static napi_value js_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
@@ -573,6 +595,7 @@ NAPI_MODULE_INIT() {
       {"step", NULL, js_step, NULL, NULL, NULL, napi_enumerable, NULL},
       {"fill", NULL, js_fill, NULL, NULL, NULL, napi_enumerable, NULL},
       {"runPacked", NULL, js_run_packed, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"dataVersion", NULL, js_data_version, NULL, NULL, NULL, napi_enumerable, NULL},
       {"runArrow", NULL, js_run_arrow, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"finalize", NULL, js_finalize, NULL, NULL, NULL, napi_enumerable, NULL},

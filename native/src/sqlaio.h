@@ -123,6 +123,7 @@ struct Conn {
    * A statement kept prepared for as long as the connection is attached. sqlite3_close() (which
    * better-sqlite3 uses) refuses to free a connection with unfinalized statements, so while this
    * exists `db` cannot be freed under the registry, even if user code closes the raw Database.
+   * It is `PRAGMA data_version`, which dataVersion() steps.
    */
   sqlite3_stmt *pin;
   Stmt *stmts;          /* statements prepared through this handle and not yet finalized */

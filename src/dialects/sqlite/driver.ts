@@ -134,7 +134,9 @@ export class SqliteDriver implements Driver {
     // this connection can change what it sees, and its own DDL clears the cache (#forgetSchema).
     // The probe runs only when another connection has committed since the last one (this
     // connection's own DDL clears the cache itself: #forgetSchema, and `raw`).
-    const data = this.#db.inTransaction ? this.#knownData : (this.#dataVersion.get() as number)
+    const data = this.#db.inTransaction
+      ? this.#knownData
+      : (this.#native?.dataVersion() ?? (this.#dataVersion.get() as number))
     if (data !== this.#knownData) {
       this.#knownData = data
       const schema = this.#schemaVersion.get() as bigint

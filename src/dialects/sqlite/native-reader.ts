@@ -108,6 +108,11 @@ export class NativeReader {
     return this.#run(sql, (handle) => this.#addon.runPacked(handle, new Uint8Array(sets.buffer), sets.count))
   }
 
+  /** `PRAGMA data_version`, read by the addon (the driver asks before every statement). */
+  dataVersion(): number {
+    return this.#addon.dataVersion(this.#connection)
+  }
+
   /** As `runPacked`, for the rows of one record batch bound from its Arrow buffers. */
   runArrow(sql: string, columns: NativeArrowColumn[], rows: number, byName: boolean): number {
     const names = byName ? columns.map((column) => column.name) : null

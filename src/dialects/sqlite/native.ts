@@ -54,6 +54,8 @@ export interface NativeAddon {
   connectionId(connection: NativeConnection): number
   /** Whether a step failed because a user JS function threw (clears the mark). */
   takeJsError(connection: NativeConnection): boolean
+  /** What `PRAGMA data_version` answers on the connection, read without better-sqlite3. */
+  dataVersion(connection: NativeConnection): number
   /** Finalizes the connection's statements and unregisters it; required before it closes. */
   detach(connection: NativeConnection): void
   prepare(connection: NativeConnection, sql: string): NativeStatement
