@@ -36,6 +36,7 @@ const ratio = (baseline: string) => (c: ContenderSummary) => ({
   missing: `${baseline} not run`,
 })
 const stall = (c: ContenderSummary) => ({ value: c.stallMs, unit: ' ms' })
+const LOOP = 'better-sqlite3 insert loop'
 
 /** Each budget for the JS path, and again for the native path (whose own toArrow limit is 0.10). */
 function budgets(): Budget[] {
@@ -87,6 +88,13 @@ function budgets(): Budget[] {
         read: (c) => ({ value: c.p50Us, unit: ' µs', missing: 'no latencies recorded' }),
       },
       {
+        budget: `executeMany() of 100k rows as an Arrow Table, wall ≤ ${native ? '1.0' : '1.2'} × better-sqlite3 insert loop`,
+        caseId: 'insert-100k',
+        contender: `${prefix} executeMany(Arrow Table)`,
+        limit: native ? 1 : 1.2,
+        read: ratio(LOOP),
+      },
+      {
         budget: 'iterating 10M rows, peak RSS < 150 MB above idle',
         caseId: 'stream-10M',
         contender: `${prefix} for await`,
@@ -96,6 +104,13 @@ function budgets(): Budget[] {
       },
     )
   }
+  list.push({
+    budget: 'insertArrow() of 1M rows, wall ≤ 0.60 × better-sqlite3 insert loop',
+    caseId: 'insert-arrow-1M',
+    contender: 'sqlaio native insertArrow()',
+    limit: 0.6,
+    read: ratio(LOOP),
+  })
   return list
 }
 

@@ -2,12 +2,13 @@
  * The cases a bench run is made of. Each case runs in its own child process; `quick` trims
  * rounds, sizes and contenders so that `npm run bench:quick` stays under three minutes.
  */
+import type { InsertCall } from './workloads/insert.js'
 
 export type CaseSpec =
   | { kind: 'scan'; rows: number }
   | { kind: 'latency'; query: 'select1' | 'point'; rows: number; calls: number }
   | { kind: 'concurrent'; rows: number; connections: number }
-  | { kind: 'insert'; rows: number }
+  | { kind: 'insert'; rows: number; calls: InsertCall[] }
   | { kind: 'stream'; rows: number; copies: number }
   | { kind: 'kysely-scan'; rows: number }
   | { kind: 'kysely-point'; rows: number; calls: number }
@@ -75,9 +76,19 @@ function concurrent(connections: number, rows: number, rounds: number, only?: st
 const insert = (rounds: number): CasePlan => ({
   id: 'insert-100k',
   title: '100k inserts in one transaction',
-  spec: { kind: 'insert', rows: 100 * K },
+  spec: { kind: 'insert', rows: 100 * K, calls: ['executeMany', 'executeMany(Arrow Table)'] },
   warmup: 1,
   rounds,
+})
+
+/** `insertArrow` of 1M rows; a run is long enough to need no warm-up. */
+const insertArrow = (rounds: number, only?: string[]): CasePlan => ({
+  id: 'insert-arrow-1M',
+  title: '`insertArrow` of 1M rows (an Arrow Table) in one transaction',
+  spec: { kind: 'insert', rows: M, calls: ['insertArrow()'] },
+  warmup: 0,
+  rounds,
+  only,
 })
 
 export function plan(quick: boolean): CasePlan[] {
@@ -92,6 +103,7 @@ export function plan(quick: boolean): CasePlan[] {
       concurrent(2, 100 * K, 2, AGAINST_EXECUTOR),
       concurrent(4, 100 * K, 2, AGAINST_EXECUTOR),
       insert(3),
+      insertArrow(1, ['sqlaio native insertArrow()', 'better-sqlite3 insert loop']),
     ]
   }
   return [
@@ -103,6 +115,7 @@ export function plan(quick: boolean): CasePlan[] {
     concurrent(2, 100 * K, 5),
     concurrent(4, 100 * K, 5),
     insert(5),
+    insertArrow(3),
     {
       id: 'stream-10M',
       title: 'Iterating 10M rows (the 1M reference rows ×10)',

@@ -16,6 +16,8 @@ export interface Contender {
   /** Called before each run, outside the timing (for example to recreate a table). */
   before?(): Promise<void> | void
   run(): Promise<RunOutput> | RunOutput
+  /** Called after each run, outside the timing (for example to drop what only that run needed). */
+  after?(): void
   close(): Promise<void> | void
 }
 

@@ -22,6 +22,7 @@ async function main(plan: CasePlan): Promise<CaseResult> {
   async function runOnce(name: string, contender: Contender): Promise<RunRecord> {
     await contender.before?.()
     const { figures, value } = await measure(() => contender.run())
+    contender.after?.()
     if (value.rows !== rowsPerRun) {
       throw new Error(`${plan.id}: ${name} produced ${value.rows} rows, expected ${rowsPerRun}`)
     }

@@ -42,7 +42,11 @@ export function workload(spec: CaseSpec): Workload {
         baselines: CONCURRENT_BASELINES,
       }
     case 'insert':
-      return { contenders: insertContenders(spec.rows), rowsPerRun: spec.rows, baselines: INSERT_BASELINES }
+      return {
+        contenders: insertContenders(spec.rows, spec.calls),
+        rowsPerRun: spec.rows,
+        baselines: INSERT_BASELINES,
+      }
     case 'stream':
       return {
         contenders: streamContenders(refDatabase(spec.rows), streamSql(spec.rows, spec.copies)),
