@@ -26,6 +26,8 @@ interface Budget {
   read: (c: ContenderSummary) => { value: Summary | number | undefined; unit: string; missing?: string }
   /** The limit itself fails ("<" rather than "≤"). */
   strict?: boolean
+  /** The figure must reach the limit ("≥") rather than stay under it. */
+  atLeast?: boolean
 }
 
 const SYNC_ALL = 'better-sqlite3 .all()'
@@ -36,6 +38,15 @@ const ratio = (baseline: string) => (c: ContenderSummary) => ({
   missing: `${baseline} not run`,
 })
 const stall = (c: ContenderSummary) => ({ value: c.stallMs, unit: ' ms' })
+/** Throughput against `baseline`'s: the inverse of the wall-time ratio (both did the same work). */
+const throughput = (baseline: string) => (c: ContenderSummary) => {
+  const wall = c.ratios[baseline]
+  return {
+    value: wall && { median: 1 / wall.median, min: 1 / wall.max, max: 1 / wall.min },
+    unit: '×',
+    missing: `${baseline} not run`,
+  }
+}
 const LOOP = 'better-sqlite3 insert loop'
 
 /** Each budget for the JS path, and again for the native path (whose own toArrow limit is 0.10). */
@@ -88,6 +99,21 @@ function budgets(): Budget[] {
         read: (c) => ({ value: c.p50Us, unit: ' µs', missing: 'no latencies recorded' }),
       },
       {
+        budget: 'point lookup on a connection, median ≤ 0.5 × worker+postMessage',
+        caseId: 'latency-point',
+        contender: `${prefix} connection`,
+        limit: 0.5,
+        read: (c) => ({ value: c.p50Ratios[POST], unit: '×', missing: `${POST} not run` }),
+      },
+      {
+        budget: 'point lookups on 16 connections, throughput ≥ 2 × 16 workers + postMessage',
+        caseId: 'concurrent-point-16',
+        contender: `${prefix} connections`,
+        limit: 2,
+        read: throughput(POST),
+        atLeast: true,
+      },
+      {
         budget: `executeMany() of 100k rows as an Arrow Table, wall ≤ ${native ? '1.0' : '1.2'} × better-sqlite3 insert loop`,
         caseId: 'insert-100k',
         contender: `${prefix} executeMany(Arrow Table)`,
@@ -115,7 +141,7 @@ function budgets(): Budget[] {
 }
 
 export function checkBudgets(cases: CaseSummary[]): Verdict[] {
-  return budgets().map(({ budget, caseId, contender, limit, read, strict }) => {
+  return budgets().map(({ budget, caseId, contender, limit, read, strict, atLeast }) => {
     const found = cases.find((c) => c.id === caseId)
     const summary = found?.contenders.find((c) => c.name === contender)
     if (!found || !summary) {
@@ -126,6 +152,7 @@ export function checkBudgets(cases: CaseSummary[]): Verdict[] {
     if (value === undefined) return { budget, contender, figure: `not measured (${missing})`, met: null }
     const judged = typeof value === 'number' ? value : value.median
     const figure = typeof value === 'number' ? `${num(value)}${unit}` : range(value, unit)
-    return { budget, contender, figure, met: strict ? judged < limit : judged <= limit }
+    const met = atLeast ? judged >= limit : strict ? judged < limit : judged <= limit
+    return { budget, contender, figure, met }
   })
 }
