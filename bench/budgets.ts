@@ -24,10 +24,27 @@ interface Budget {
    * and what to say when it has none.
    */
   read: (c: ContenderSummary) => { value: Summary | number | undefined; unit: string; missing?: string }
-  /** The limit itself fails ("<" rather than "≤"). */
+  /** How the figure is held against the limit (by default it must not exceed it). */
+  rule?: Rule
+}
+
+/** `strict`: the limit itself fails ("<" rather than "≤"); `atLeast`: the figure must reach it ("≥"). */
+export interface Rule {
   strict?: boolean
-  /** The figure must reach the limit ("≥") rather than stay under it. */
   atLeast?: boolean
+}
+
+/** A figure (judged by its median over rounds) as text, and whether it is within `limit`. */
+export function judge(
+  value: Summary | number,
+  unit: string,
+  limit: number,
+  rule: Rule = {},
+): Pick<Verdict, 'figure' | 'met'> {
+  const judged = typeof value === 'number' ? value : value.median
+  const figure = typeof value === 'number' ? `${num(value)}${unit}` : range(value, unit)
+  const met = rule.atLeast ? judged >= limit : rule.strict ? judged < limit : judged <= limit
+  return { figure, met }
 }
 
 const SYNC_ALL = 'better-sqlite3 .all()'
@@ -111,7 +128,7 @@ function budgets(): Budget[] {
         contender: `${prefix} connections`,
         limit: 2,
         read: throughput(POST),
-        atLeast: true,
+        rule: { atLeast: true },
       },
       {
         budget: `executeMany() of 100k rows as an Arrow Table, wall ≤ ${native ? '1.0' : '1.2'} × better-sqlite3 insert loop`,
@@ -126,7 +143,7 @@ function budgets(): Budget[] {
         contender: `${prefix} for await`,
         limit: 150,
         read: (c) => ({ value: c.peakRssMb, unit: ' MB', missing: 'isolated run failed' }),
-        strict: true,
+        rule: { strict: true },
       },
     )
   }
@@ -141,7 +158,7 @@ function budgets(): Budget[] {
 }
 
 export function checkBudgets(cases: CaseSummary[]): Verdict[] {
-  return budgets().map(({ budget, caseId, contender, limit, read, strict, atLeast }) => {
+  return budgets().map(({ budget, caseId, contender, limit, read, rule }) => {
     const found = cases.find((c) => c.id === caseId)
     const summary = found?.contenders.find((c) => c.name === contender)
     if (!found || !summary) {
@@ -150,9 +167,6 @@ export function checkBudgets(cases: CaseSummary[]): Verdict[] {
     }
     const { value, unit, missing } = read(summary)
     if (value === undefined) return { budget, contender, figure: `not measured (${missing})`, met: null }
-    const judged = typeof value === 'number' ? value : value.median
-    const figure = typeof value === 'number' ? `${num(value)}${unit}` : range(value, unit)
-    const met = atLeast ? judged >= limit : strict ? judged < limit : judged <= limit
-    return { budget, contender, figure, met }
+    return { budget, contender, ...judge(value, unit, limit, rule) }
   })
 }
