@@ -24,8 +24,27 @@ interface Budget {
    * and what to say when it has none.
    */
   read: (c: ContenderSummary) => { value: Summary | number | undefined; unit: string; missing?: string }
-  /** The limit itself fails ("<" rather than "≤"). */
+  /** How the figure is held against the limit (by default it must not exceed it). */
+  rule?: Rule
+}
+
+/** `strict`: the limit itself fails ("<" rather than "≤"); `atLeast`: the figure must reach it ("≥"). */
+export interface Rule {
   strict?: boolean
+  atLeast?: boolean
+}
+
+/** A figure (judged by its median over rounds) as text, and whether it is within `limit`. */
+export function judge(
+  value: Summary | number,
+  unit: string,
+  limit: number,
+  rule: Rule = {},
+): Pick<Verdict, 'figure' | 'met'> {
+  const judged = typeof value === 'number' ? value : value.median
+  const figure = typeof value === 'number' ? `${num(value)}${unit}` : range(value, unit)
+  const met = rule.atLeast ? judged >= limit : rule.strict ? judged < limit : judged <= limit
+  return { figure, met }
 }
 
 const SYNC_ALL = 'better-sqlite3 .all()'
@@ -36,6 +55,16 @@ const ratio = (baseline: string) => (c: ContenderSummary) => ({
   missing: `${baseline} not run`,
 })
 const stall = (c: ContenderSummary) => ({ value: c.stallMs, unit: ' ms' })
+/** Throughput against `baseline`'s: the inverse of the wall-time ratio (both did the same work). */
+const throughput = (baseline: string) => (c: ContenderSummary) => {
+  const wall = c.ratios[baseline]
+  return {
+    value: wall && { median: 1 / wall.median, min: 1 / wall.max, max: 1 / wall.min },
+    unit: '×',
+    missing: `${baseline} not run`,
+  }
+}
+const LOOP = 'better-sqlite3 insert loop'
 
 /** Each budget for the JS path, and again for the native path (whose own toArrow limit is 0.10). */
 function budgets(): Budget[] {
@@ -87,20 +116,49 @@ function budgets(): Budget[] {
         read: (c) => ({ value: c.p50Us, unit: ' µs', missing: 'no latencies recorded' }),
       },
       {
+        budget: 'point lookup on a connection, median ≤ 0.5 × worker+postMessage',
+        caseId: 'latency-point',
+        contender: `${prefix} connection`,
+        limit: 0.5,
+        read: (c) => ({ value: c.p50Ratios[POST], unit: '×', missing: `${POST} not run` }),
+      },
+      {
+        budget: 'point lookups on 16 connections, throughput ≥ 2 × 16 workers + postMessage',
+        caseId: 'concurrent-point-16',
+        contender: `${prefix} connections`,
+        limit: 2,
+        read: throughput(POST),
+        rule: { atLeast: true },
+      },
+      {
+        budget: `executeMany() of 100k rows as an Arrow Table, wall ≤ ${native ? '1.0' : '1.2'} × better-sqlite3 insert loop`,
+        caseId: 'insert-100k',
+        contender: `${prefix} executeMany(Arrow Table)`,
+        limit: native ? 1 : 1.2,
+        read: ratio(LOOP),
+      },
+      {
         budget: 'iterating 10M rows, peak RSS < 150 MB above idle',
         caseId: 'stream-10M',
         contender: `${prefix} for await`,
         limit: 150,
         read: (c) => ({ value: c.peakRssMb, unit: ' MB', missing: 'isolated run failed' }),
-        strict: true,
+        rule: { strict: true },
       },
     )
   }
+  list.push({
+    budget: 'insertArrow() of 1M rows, wall ≤ 0.60 × better-sqlite3 insert loop',
+    caseId: 'insert-arrow-1M',
+    contender: 'sqlaio native insertArrow()',
+    limit: 0.6,
+    read: ratio(LOOP),
+  })
   return list
 }
 
 export function checkBudgets(cases: CaseSummary[]): Verdict[] {
-  return budgets().map(({ budget, caseId, contender, limit, read, strict }) => {
+  return budgets().map(({ budget, caseId, contender, limit, read, rule }) => {
     const found = cases.find((c) => c.id === caseId)
     const summary = found?.contenders.find((c) => c.name === contender)
     if (!found || !summary) {
@@ -109,8 +167,6 @@ export function checkBudgets(cases: CaseSummary[]): Verdict[] {
     }
     const { value, unit, missing } = read(summary)
     if (value === undefined) return { budget, contender, figure: `not measured (${missing})`, met: null }
-    const judged = typeof value === 'number' ? value : value.median
-    const figure = typeof value === 'number' ? `${num(value)}${unit}` : range(value, unit)
-    return { budget, contender, figure, met: strict ? judged < limit : judged <= limit }
+    return { budget, contender, ...judge(value, unit, limit, rule) }
   })
 }

@@ -2,12 +2,14 @@
  * The cases a bench run is made of. Each case runs in its own child process; `quick` trims
  * rounds, sizes and contenders so that `npm run bench:quick` stays under three minutes.
  */
+import type { InsertCall } from './workloads/insert.js'
 
 export type CaseSpec =
   | { kind: 'scan'; rows: number }
   | { kind: 'latency'; query: 'select1' | 'point'; rows: number; calls: number }
   | { kind: 'concurrent'; rows: number; connections: number }
-  | { kind: 'insert'; rows: number }
+  | { kind: 'concurrent-point'; rows: number; connections: number; calls: number }
+  | { kind: 'insert'; rows: number; calls: InsertCall[] }
   | { kind: 'stream'; rows: number; copies: number }
   | { kind: 'kysely-scan'; rows: number }
   | { kind: 'kysely-point'; rows: number; calls: number }
@@ -35,6 +37,9 @@ const HEADLINE = [
 
 /** sqlaio against the run-in-executor baseline, for the quick concurrency cases. */
 const AGAINST_EXECUTOR = [...HEADLINE.filter((name) => name.startsWith('sqlaio')), 'worker + postMessage']
+
+/** sqlaio's connections against the two pools, for the quick point lookups on 16 connections. */
+const AGAINST_POOLS = ['sqlaio connections', 'sqlaio native connections', 'worker + postMessage', 'piscina']
 
 const K = 1000
 const M = 1000 * K
@@ -72,11 +77,35 @@ function concurrent(connections: number, rows: number, rounds: number, only?: st
   }
 }
 
+/** `calls` point lookups in all, by 16 clients at once, each on its own connection or thread. */
+function concurrentPoint(calls: number, rounds: number, only?: string[]): CasePlan {
+  return {
+    id: 'concurrent-point-16',
+    title: 'Point lookups by primary key on 16 connections at once (100k rows)',
+    spec: { kind: 'concurrent-point', rows: 100 * K, connections: 16, calls },
+    warmup: 1,
+    rounds,
+    only,
+  }
+}
+
 const insert = (rounds: number): CasePlan => ({
   id: 'insert-100k',
   title: '100k inserts in one transaction',
-  spec: { kind: 'insert', rows: 100 * K },
+  spec: { kind: 'insert', rows: 100 * K, calls: ['executeMany', 'executeMany(Arrow Table)'] },
   warmup: 1,
+  rounds,
+})
+
+/**
+ * `insertArrow` of 1M rows; a run is long enough to need no warm-up. Full runs only: building the
+ * rows again in each process (the case's, and each contender's alone) would add about a minute.
+ */
+const insertArrow = (rounds: number): CasePlan => ({
+  id: 'insert-arrow-1M',
+  title: '`insertArrow` of 1M rows (an Arrow Table) in one transaction',
+  spec: { kind: 'insert', rows: M, calls: ['insertArrow()'] },
+  warmup: 0,
   rounds,
 })
 
@@ -91,6 +120,7 @@ export function plan(quick: boolean): CasePlan[] {
       latency('point', 1000, 3),
       concurrent(2, 100 * K, 2, AGAINST_EXECUTOR),
       concurrent(4, 100 * K, 2, AGAINST_EXECUTOR),
+      concurrentPoint(8000, 3, AGAINST_POOLS),
       insert(3),
     ]
   }
@@ -102,7 +132,9 @@ export function plan(quick: boolean): CasePlan[] {
     latency('point', 5000, 7),
     concurrent(2, 100 * K, 5),
     concurrent(4, 100 * K, 5),
+    concurrentPoint(32_000, 5),
     insert(5),
+    insertArrow(3),
     {
       id: 'stream-10M',
       title: 'Iterating 10M rows (the 1M reference rows ×10)',

@@ -16,6 +16,8 @@ export interface Contender {
   /** Called before each run, outside the timing (for example to recreate a table). */
   before?(): Promise<void> | void
   run(): Promise<RunOutput> | RunOutput
+  /** Called after each run, outside the timing (for example to drop what only that run needed). */
+  after?(): void
   close(): Promise<void> | void
 }
 
@@ -39,6 +41,13 @@ export function over<R>(
     },
   }
 }
+
+/**
+ * `items` in the order of round `by`: the order rotates each round, so that drift and the cost of
+ * going first or last fall on all alike.
+ */
+export const rotated = <T>(items: T[], by: number): T[] =>
+  items.map((_, i) => items[(i + by) % items.length]!)
 
 /** The output of a run that materialised `rows`, kept referenced for the RSS reading. */
 export const held = (rows: unknown[]): RunOutput => ({ rows: rows.length, retained: rows })

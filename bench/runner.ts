@@ -1,10 +1,10 @@
 /**
  * Child-process entry: runs one case (argv[2], a CasePlan as JSON) and sends its CaseResult (or
  * its error) to the parent. Contenders are opened once, warmed up, then run round by round in an
- * order that rotates each round, so drift and the cost of running first or last fall on all alike.
+ * order that rotates each round.
  */
 import type { CasePlan } from './cases.js'
-import type { Contender } from './contender.js'
+import { type Contender, rotated } from './contender.js'
 import { measure } from './monitor.js'
 import type { CaseResult, ContenderResult, RunnerReply, RunRecord } from './result.js'
 import { percentile } from './stats.js'
@@ -22,6 +22,7 @@ async function main(plan: CasePlan): Promise<CaseResult> {
   async function runOnce(name: string, contender: Contender): Promise<RunRecord> {
     await contender.before?.()
     const { figures, value } = await measure(() => contender.run())
+    contender.after?.()
     if (value.rows !== rowsPerRun) {
       throw new Error(`${plan.id}: ${name} produced ${value.rows} rows, expected ${rowsPerRun}`)
     }
@@ -40,8 +41,6 @@ async function main(plan: CasePlan): Promise<CaseResult> {
   for (const { contender } of opened) await contender.close()
   return { plan, rowsPerRun, baselines, contenders: opened.map((o) => o.result) }
 }
-
-const rotated = <T>(items: T[], by: number): T[] => items.map((_, i) => items[(i + by) % items.length]!)
 
 // Exit explicitly once the parent has the message: a library that leaks a handle must not hang the bench.
 const reply = (message: RunnerReply, code: number) => process.send!(message, () => process.exit(code))

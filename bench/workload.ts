@@ -5,7 +5,12 @@
 import type { CaseSpec } from './cases.js'
 import type { ContenderEntry } from './contender.js'
 import { refDatabase } from './data.js'
-import { CONCURRENT_BASELINES, concurrentContenders } from './workloads/concurrent.js'
+import {
+  CONCURRENT_BASELINES,
+  CONCURRENT_POINT_BASELINES,
+  concurrentContenders,
+  concurrentPointContenders,
+} from './workloads/concurrent.js'
 import { INSERT_BASELINES, insertContenders } from './workloads/insert.js'
 import { KYSELY_BASELINES, kyselyContenders, kyselyPoint, kyselyScan } from './workloads/kysely.js'
 import { LATENCY_BASELINES, latencyContenders, latencyQuery } from './workloads/latency.js'
@@ -41,8 +46,22 @@ export function workload(spec: CaseSpec): Workload {
         rowsPerRun: spec.rows * spec.connections,
         baselines: CONCURRENT_BASELINES,
       }
+    case 'concurrent-point':
+      return {
+        contenders: concurrentPointContenders(
+          refDatabase(spec.rows),
+          latencyQuery('point', spec.rows, spec.calls),
+          spec.connections,
+        ),
+        rowsPerRun: spec.calls,
+        baselines: CONCURRENT_POINT_BASELINES,
+      }
     case 'insert':
-      return { contenders: insertContenders(spec.rows), rowsPerRun: spec.rows, baselines: INSERT_BASELINES }
+      return {
+        contenders: insertContenders(spec.rows, spec.calls),
+        rowsPerRun: spec.rows,
+        baselines: INSERT_BASELINES,
+      }
     case 'stream':
       return {
         contenders: streamContenders(refDatabase(spec.rows), streamSql(spec.rows, spec.copies)),

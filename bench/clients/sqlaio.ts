@@ -23,9 +23,18 @@ export function label(via: SqlaioPath, what: string): string {
   return via === 'native' ? `sqlaio native ${what}` : `sqlaio ${what}`
 }
 
-/** An engine on the database file at `path`, pinned to one path, its worker already started. */
-export async function openEngine(path: string, via: SqlaioPath, readonly = true): Promise<sqlaio.Engine> {
+/**
+ * An engine on the database file at `path`, pinned to one path, its worker already started;
+ * `options` are added to the engine's.
+ */
+export async function openEngine(
+  path: string,
+  via: SqlaioPath,
+  readonly = true,
+  options?: sqlaio.EngineOptions,
+): Promise<sqlaio.Engine> {
   const engine = sqlaio.createEngine(`sqlite:///${path}`, {
+    ...options,
     readonly,
     native: via === 'native' ? 'require' : 'off',
   })

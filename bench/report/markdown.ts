@@ -19,7 +19,8 @@ function columns(summary: CaseSummary): Column[] {
     { head: 'contender', cell: (c) => c.name },
     { head: 'wall ms', cell: (c) => range(c.wallMs) },
   ]
-  if (summary.kind === 'latency') {
+  const latencies = summary.kind === 'latency' || summary.kind === 'concurrent-point'
+  if (latencies) {
     cols.push(
       { head: 'p50 µs', cell: (c) => median(c.p50Us) },
       { head: 'p99 µs', cell: (c) => median(c.p99Us) },
@@ -28,11 +29,20 @@ function columns(summary: CaseSummary): Column[] {
   if (summary.kind === 'concurrent' || summary.kind === 'stream') {
     cols.push({ head: 'M rows/s', cell: (c) => num(c.rowsPerSec.median / 1e6) })
   }
-  for (const baseline of summary.baselines) {
+  if (summary.kind === 'concurrent-point') {
+    cols.push({ head: 'lookups/s', cell: (c) => num(c.rowsPerSec.median) })
+  }
+  const versus = (head: string, pick: (c: ContenderSummary) => Summary | undefined) =>
     cols.push({
-      head: `× ${baseline}`,
-      cell: (c) => (c.ratios[baseline] ? range(c.ratios[baseline]) : 'baseline'),
+      head,
+      cell: (c) => {
+        const ratio = pick(c)
+        return ratio ? range(ratio) : 'baseline'
+      },
     })
+  for (const baseline of summary.baselines) {
+    versus(`× ${baseline}`, (c) => c.ratios[baseline])
+    if (latencies) versus(`p50 × ${baseline}`, (c) => c.p50Ratios[baseline])
   }
   cols.push(
     { head: 'main busy ms', cell: (c) => median(c.busyMs) },
@@ -44,7 +54,7 @@ function columns(summary: CaseSummary): Column[] {
 }
 
 /** A table with padded columns, as the project's formatter (biome) writes Markdown tables. */
-function table(heads: string[], rows: string[][]): string {
+export function table(heads: string[], rows: string[][]): string {
   const widths = heads.map((head, i) => Math.max(head.length, ...rows.map((row) => row[i]!.length)))
   const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`
   return [line(heads), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n')
@@ -79,8 +89,9 @@ export function markdown(bench: BenchResult, summaries: CaseSummary[], verdicts:
       `load average ${m.loadAverage.map((load) => load.toFixed(1)).join(' → ')} (a shared machine: read stalls ` +
       'with that in mind).',
     'Each case ran in a fresh process: warm-up, then rounds in which the contenders take turns (the order ' +
-      'rotates each round). Figures are the median over the rounds with (min–max); ratios are taken ' +
-      'round by round against the baseline run in the same round. _Main busy_ is main-thread event-loop ' +
+      'rotates each round). Figures are the median over the rounds with (min–max); ratios (of wall time, ' +
+      'or with _p50_ of median call latency) are taken round by round against the baseline run in the ' +
+      'same round. _Main busy_ is main-thread event-loop ' +
       'active time, _longest stall_ the longest gap between ticks of a 1 ms interval, _ELD p99_ the event-' +
       'loop delay 99th percentile. _Peak RSS_ is above idle, from one cold run of the contender alone in a ' +
       'fresh process (worker threads included).',

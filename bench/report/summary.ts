@@ -10,6 +10,8 @@ export interface ContenderSummary {
   wallMs: Summary
   /** Ratio of wall time to each baseline of the case (absent for a baseline against itself). */
   ratios: Record<string, Summary>
+  /** Ratio of median latency to each baseline's, round by round (latency workloads only). */
+  p50Ratios: Record<string, Summary>
   busyMs: Summary
   stallMs: Summary
   eldP99Ms: Summary
@@ -42,17 +44,25 @@ export function summarizeCase(result: CaseResult): CaseSummary {
     const runs = contender.runs
     const wall = runs.map((run) => run.wallMs)
     const ratios: Record<string, Summary> = {}
+    const p50Ratios: Record<string, Summary> = {}
+    const p50 = runs.map((run) => run.p50Us)
     for (const baseline of baselines) {
       if (baseline === contender.name) continue
+      const baseRuns = byName.get(baseline)!.runs
       ratios[baseline] = roundRatios(
         wall,
-        byName.get(baseline)!.runs.map((run) => run.wallMs),
+        baseRuns.map((run) => run.wallMs),
       )
+      const baseP50 = baseRuns.map((run) => run.p50Us)
+      if (![...p50, ...baseP50].includes(undefined)) {
+        p50Ratios[baseline] = roundRatios(p50 as number[], baseP50 as number[])
+      }
     }
     return {
       name: contender.name,
       wallMs: summarize(wall),
       ratios,
+      p50Ratios,
       busyMs: summarize(runs.map((run) => run.busyMs)),
       stallMs: summarize(runs.map((run) => run.stallMs)),
       eldP99Ms: summarize(runs.map((run) => run.eldP99Ms)),

@@ -12,7 +12,7 @@ import { summarizeCase } from './summary.js'
 import { chart } from './svg.js'
 
 /** bench/results/ in the source tree (this file runs from dist/bench/report/). */
-const RESULTS_DIR = fileURLToPath(new URL('../../../bench/results/', import.meta.url))
+export const RESULTS_DIR = fileURLToPath(new URL('../../../bench/results/', import.meta.url))
 
 /** The case the chart shows: the largest full scan that ran. */
 const CHART_CASES = ['scan-1M', 'scan-100k', 'scan-1k']

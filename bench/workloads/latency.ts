@@ -27,7 +27,7 @@ export function latencyQuery(query: 'select1' | 'point', rows: number, calls: nu
 }
 
 /** Times `call` once per parameter set, sequentially. */
-async function timeCalls(
+export async function timeCalls(
   query: LatencyQuery,
   call: (params: unknown[]) => Promise<unknown[]> | unknown[],
 ): Promise<RunOutput> {
