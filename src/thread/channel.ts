@@ -28,9 +28,10 @@ import {
   type Reply,
   type Request,
   type WorkerInit,
+  type WorkerLink,
 } from './protocol.js'
 import { allocateRings, MainRingTransport } from './ring-transport.js'
-import { MAIN_SIDE, type MainTransport } from './transport.js'
+import { MAIN_SIDE, type MainTransport, spinnersBuffer } from './transport.js'
 import { startWorker } from './worker-flags.js'
 
 const WORKER_SCRIPT = new URL('../worker/main.js', import.meta.url)
@@ -43,7 +44,7 @@ export interface ReplyListener {
   onFailure(error: Error): void
 }
 
-export type ChannelOptions = DistributiveOmit<WorkerInit, 'control' | 'port' | 'rings'> & {
+export type ChannelOptions = DistributiveOmit<WorkerInit, keyof WorkerLink> & {
   resourceLimits: ResourceLimits | null
 }
 
@@ -110,7 +111,7 @@ export class WorkerChannel implements StoppableWorker {
       ? new MainRingTransport(this.#control, port1, rings)
       : new PortTransport(this.#control, port1, MAIN_SIDE)
     const { resourceLimits, ...rest } = options
-    const init = { ...rest, control, port: port2, rings } as WorkerInit
+    const init = { ...rest, control, port: port2, rings, spinners: spinnersBuffer() } as WorkerInit
     // How long the worker may wait for a lock (SQLite): bounds the wait for it at process exit.
     this.#busyTimeoutMs = options.dialect === 'sqlite' ? options.busyTimeoutMs : 0
     this.#worker = startWorker(WORKER_SCRIPT, {

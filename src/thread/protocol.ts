@@ -283,6 +283,8 @@ export interface WorkerLink {
   port: MessagePort
   /** The ring transport's two rings (ring-transport.ts), or null for the port alone. */
   rings: SharedArrayBuffer | null
+  /** How many of the process's workers spin before sleeping (transport.ts, `spinFor`). */
+  spinners: SharedArrayBuffer
 }
 
 export interface PostgresWorkerInit extends WorkerLink {

@@ -29,6 +29,43 @@ let loadCheckedAt = Number.NEGATIVE_INFINITY
 let coresToSpare = false
 
 /**
+ * How many of the process's workers are spinning right now: one Int32 in shared memory that the
+ * main thread creates and hands to every worker it starts (`WorkerLink.spinners`). A worker spins
+ * only when it can take one of MAX_SPINNERS places (an `Atomics.add` that finds fewer already
+ * taken), so that sixteen connections called at once do not spin sixteen threads on two cores.
+ * Read and written only with atomics, by workers; a place is given back right after the spin.
+ */
+let spinners = new Int32Array(new SharedArrayBuffer(4))
+const MAX_SPINNERS = Math.max(1, availableParallelism() - 1)
+
+/** The process-wide spinner count, for the main thread to pass to each worker it starts. */
+export function spinnersBuffer(): SharedArrayBuffer {
+  return spinners.buffer as SharedArrayBuffer
+}
+
+/** In a worker: count spinners in the main thread's buffer (`WorkerLink.spinners`). */
+export function shareSpinners(buffer: SharedArrayBuffer): void {
+  spinners = new Int32Array(buffer)
+}
+
+/** Whether `control`'s bell moved off `seen` during a spin of SPIN_MS (if a place was free). */
+function spinFor(control: Int32Array, bell: number, seen: number, since: number): boolean {
+  if (Atomics.add(spinners, 0, 1) >= MAX_SPINNERS) {
+    Atomics.sub(spinners, 0, 1)
+    return false
+  }
+  try {
+    const until = since + SPIN_MS
+    while (performance.now() < until) {
+      if (Atomics.load(control, bell) !== seen) return true
+    }
+    return false
+  } finally {
+    Atomics.sub(spinners, 0, 1)
+  }
+}
+
+/**
  * Whether this machine has a core to spare for a spinning worker (the 1-minute load average
  * below the number of cores, re-read every LOAD_CHECK_MS). On busy cores a spin only takes time
  * from the thread it waits for: measured on 2 loaded cores, spinning made round trips slower.
@@ -116,15 +153,10 @@ export abstract class BellTransport<Out, In> implements Transport<Out, In> {
     const { inBell, inSleeper } = this.#side
     const control = this.control
     const idleSince = performance.now()
-    if (this.#spinPays && spareCore(idleSince)) {
-      // Watch the bell for a moment before sleeping: a caller awaiting call after call sends its
-      // next request within microseconds, and catching it here saves a futex wake-up (the
-      // caller skips its notify too: `inSleeper` still reads 0).
-      const spinUntil = idleSince + SPIN_MS
-      while (performance.now() < spinUntil) {
-        if (Atomics.load(control, inBell) !== seen) return
-      }
-    }
+    // Watch the bell for a moment before sleeping: a caller awaiting call after call sends its
+    // next request within microseconds, and catching it here saves a futex wake-up (the caller
+    // skips its notify too: `inSleeper` still reads 0).
+    if (this.#spinPays && spareCore(idleSince) && spinFor(control, inBell, seen, idleSince)) return
     Atomics.store(control, inSleeper, 1)
     Atomics.wait(control, inBell, seen)
     Atomics.store(control, inSleeper, 0)

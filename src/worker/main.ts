@@ -9,13 +9,14 @@ import { NativeReader } from '../dialects/sqlite/native-reader.js'
 import { PortTransport } from '../thread/port-transport.js'
 import { Ctl, type PostgresWorkerInit, type SqliteWorkerInit, type WorkerInit } from '../thread/protocol.js'
 import { WorkerRingTransport } from '../thread/ring-transport.js'
-import { WORKER_SIDE, type WorkerTransport } from '../thread/transport.js'
+import { shareSpinners, WORKER_SIDE, type WorkerTransport } from '../thread/transport.js'
 import type { Driver } from './driver.js'
 import { Executor } from './executor.js'
 import { serializeError } from './replies.js'
 
 const data = workerData as WorkerInit
 const control = new Int32Array(data.control)
+shareSpinners(data.spinners)
 const transport: WorkerTransport = data.rings
   ? new WorkerRingTransport(control, data.port, data.rings)
   : new PortTransport(control, data.port, WORKER_SIDE)
