@@ -3,20 +3,23 @@
  * and keeps the process alive exactly while a reply is owed.
  *
  * Signalling (see transport.ts): requests are sent through the channel's transport, which rings
- * the doorbell; replies are drained from it whenever the reply bell rings, observed with
- * `Atomics.waitAsync` — never a blocking wait on the main thread. The transport is the
- * MessagePort alone, or (the default) shared-memory rings beside it (`SQLAIO_TRANSPORT=port|ring`,
- * read when a worker starts).
+ * the doorbell; replies are drained from it whenever the reply bell rings. The main thread never
+ * waits on the bell (no blocking wait, and no `Atomics.waitAsync`: V8 serialises every futex
+ * wait and notify of the process under one lock, which many connections called at once fought
+ * over): it raises `Ctl.mainWaiting` and the worker, ringing, posts it an empty message on a
+ * port of its own (the wake port), delivered by the event loop. The transport is the MessagePort
+ * alone, or (the default) shared-memory rings beside it (`SQLAIO_TRANSPORT=port|ring`, read when
+ * a worker starts).
  *
- * Liveness: a pending `waitAsync` does not keep Node's event loop alive, so the channel counts
- * "holds" (calls awaiting a reply, streams whose worker is producing) and keeps the Worker
- * ref'd while any exist. An idle channel is unref'd and never keeps the process running.
+ * Liveness: the wake port is unref'd, so the channel counts "holds" (calls awaiting a reply,
+ * streams whose worker is producing) and keeps the Worker ref'd while any exist. An idle channel
+ * is unref'd and never keeps the process running.
  *
  * Stopping: a worker is never terminated while it may be inside better-sqlite3, whose version 12
  * aborts the whole process when an SQLite call fails during termination. `stop()` asks the worker
  * to stop (see `Ctl.stopping`) and waits for it to exit by itself; see `stop()` and `exit-guard.ts`.
  */
-import { MessageChannel, type ResourceLimits, type Worker } from 'node:worker_threads'
+import { MessageChannel, type MessagePort, type ResourceLimits, type Worker } from 'node:worker_threads'
 import { loadNative } from '../dialects/sqlite/native.js'
 import { ClosedError, reviveError, WorkerCrashedError } from '../errors.js'
 import { guardExit, type StoppableWorker } from './exit-guard.js'
@@ -84,7 +87,6 @@ export class WorkerChannel implements StoppableWorker {
   readonly #listeners = new Map<number, ReplyListener>()
   #nextId = 1
   #holds = 0
-  #armed = false
   #draining = false
   #failure: Error | null = null
   #lastWorkerError: Error | null = null
@@ -93,6 +95,8 @@ export class WorkerChannel implements StoppableWorker {
   readonly #busyTimeoutMs: number
   #exited = false
   readonly #exit: Promise<void>
+  /** Where the worker's wake-up messages arrive (see the constructor). */
+  readonly #wakePort: MessagePort
   #stopped: Promise<void> | null = null
   #nudger: NodeJS.Timeout | null = null
   /** A stop is waiting for the worker to exit (the safety net runs with no hold then). */
@@ -111,12 +115,27 @@ export class WorkerChannel implements StoppableWorker {
       ? new MainRingTransport(this.#control, port1, rings)
       : new PortTransport(this.#control, port1, MAIN_SIDE)
     const { resourceLimits, ...rest } = options
-    const init = { ...rest, control, port: port2, rings, spinners: spinnersBuffer() } as WorkerInit
+    // The worker's wake-ups for us: a message on this port whenever it rings `replyBell` while we
+    // listen (`mainWaiting`), delivered by the event loop like any port message (one libuv async
+    // wake-up).
+    const wake = new MessageChannel()
+    this.#wakePort = wake.port1
+    this.#wakePort.on('message', this.#onBell)
+    // Only a Worker with work in flight keeps the process alive (see hold), never this port.
+    this.#wakePort.unref()
+    const init = {
+      ...rest,
+      control,
+      port: port2,
+      wake: wake.port2,
+      rings,
+      spinners: spinnersBuffer(),
+    } as WorkerInit
     // How long the worker may wait for a lock (SQLite): bounds the wait for it at process exit.
     this.#busyTimeoutMs = options.dialect === 'sqlite' ? options.busyTimeoutMs : 0
     this.#worker = startWorker(WORKER_SCRIPT, {
       workerData: init,
-      transferList: [port2],
+      transferList: [port2, wake.port2],
       ...(resourceLimits ? { resourceLimits } : {}),
     })
     this.#worker.unref()
@@ -249,7 +268,7 @@ export class WorkerChannel implements StoppableWorker {
   }
 
   /**
-   * Starts the safety net of NUDGE_MS: our own pending `waitAsync`, and the worker's wait. One
+   * Starts the safety net of NUDGE_MS: our own listening, and the worker's wait. One
    * timer serves a whole burst of calls: it stops itself at the first tick with nothing owed,
    * rather than being set and cleared on every call's hold and release.
    */
@@ -260,9 +279,8 @@ export class WorkerChannel implements StoppableWorker {
         this.#stopNudging()
         return
       }
-      Atomics.notify(this.#control, Ctl.replyBell)
       Atomics.notify(this.#control, Ctl.doorbell)
-      // And if no wait is armed at all while a reply is owed, drain and arm now.
+      // And drain whatever arrived without its wake, then listen again.
       this.#arm()
     }, NUDGE_MS)
     // The Worker is ref'd while it matters; the timer itself never keeps the process alive.
@@ -352,7 +370,6 @@ export class WorkerChannel implements StoppableWorker {
   }
 
   readonly #onBell = (): void => {
-    this.#armed = false
     this.#arm()
   }
 
@@ -361,17 +378,14 @@ export class WorkerChannel implements StoppableWorker {
     // recurse into itself, or it would hand that stream's next reply to a listener that is not
     // registered yet. The arm loop that runs the drain re-checks the holds when it finishes.
     if (this.#draining) return
-    while (!this.#armed && this.#holds > 0 && !this.#failure) {
-      // Read the bell before draining: a reply posted after this read rings a value other than
-      // `seen`, so waitAsync settles at once ('not-equal') and we drain again.
+    while (this.#holds > 0 && !this.#failure) {
+      // Read the bell before draining, raise `mainWaiting` after: a reply posted after the read
+      // either finds the flag raised (the worker then posts a wake to #wakePort) or changes the
+      // bell before our second read below, and we drain again.
       const seen = this.#transport.bell()
       this.#drain()
       if (this.#holds === 0 || this.#failure) return
-      const wait = this.#transport.waitAsync(seen)
-      if (wait) {
-        this.#armed = true
-        wait.then(this.#onBell)
-      }
+      if (this.#transport.listen(seen)) return
     }
   }
 

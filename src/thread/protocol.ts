@@ -26,9 +26,10 @@ export const Ctl = {
    */
   doorbell: 0,
   /**
-   * Worker → main doorbell, the mirror image: the worker posts replies, then adds 1 and notifies.
-   * The main thread drains its port and arms `Atomics.waitAsync` on the value it read before
-   * draining (never a blocking wait on the main thread).
+   * Worker → main doorbell: the worker posts replies, then adds 1. The main thread reads it
+   * before draining and, after raising `mainWaiting`, reads it again: changed means "drain
+   * again", unchanged means the worker's next ring will wake it (see `mainWaiting`). The main
+   * thread never waits on it.
    */
   replyBell: 1,
   /**
@@ -83,10 +84,12 @@ export const Ctl = {
    */
   awaiting: 7,
   /**
-   * 1 while the main thread has (or is about to arm) an `Atomics.waitAsync` on `replyBell`, else
-   * 0: the mirror image of `sleeping`. Written only by the main thread: 1 just before it arms the
-   * wait, 0 when it starts draining. The worker rings `replyBell` and notifies only if it reads 1
-   * here; no wake-up is lost, for the reason given at `sleeping`.
+   * 1 while the main thread listens for a wake-up, else 0. The main thread stores 1 after a drain
+   * (then re-reads `replyBell`) and 0 when it starts draining. The worker, after adding to
+   * `replyBell`, swaps 1 for 0 here and, if it did, posts an empty message on the wake port
+   * (`WorkerLink.wake`): one wake-up per listen, however many replies follow before the drain.
+   * No wake-up is lost: with sequentially consistent atomics, either the worker's swap sees the
+   * 1, or the main thread's re-read sees the new bell value and drains again.
    */
   mainWaiting: 8,
 } as const
@@ -281,6 +284,11 @@ export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omi
 export interface WorkerLink {
   control: SharedArrayBuffer
   port: MessagePort
+  /**
+   * The worker posts an empty message here after ringing `replyBell` while the main thread
+   * listens (`mainWaiting`): the main thread's wake-up (transport.ts, `ring`).
+   */
+  wake: MessagePort
   /** The ring transport's two rings (ring-transport.ts), or null for the port alone. */
   rings: SharedArrayBuffer | null
   /** How many of the process's workers spin before sleeping (transport.ts, `spinFor`). */

@@ -89,6 +89,13 @@ export interface Transport<Out, In> {
   waitSync(seen: number): void
   /** Settles once the incoming bell differs from `seen`; null if it already does. */
   waitAsync(seen: number): Promise<unknown> | null
+  /**
+   * Raises the incoming sleeper flag so that the peer sends a wake message at its next ring
+   * (see `wakeBy`); false when the bell already differs from `seen` (drain again instead).
+   */
+  listen(seen: number): boolean
+  /** Sends the peer a message on `port` instead of `Atomics.notify` when it listens. */
+  wakeBy(port: MessagePort): void
 }
 
 export type MainTransport = Transport<Request, Reply>
@@ -123,6 +130,8 @@ export abstract class BellTransport<Out, In> implements Transport<Out, In> {
   readonly #side: Side
   /** Whether the last idle gap was short enough that a spin before the next sleep pays. */
   #spinPays = false
+  /** Where the peer listens for wake messages (see `wakeBy`); null: it waits on the bell. */
+  #wake: MessagePort | null = null
 
   constructor(control: Int32Array, port: MessagePort, side: Side) {
     this.control = control
@@ -133,11 +142,27 @@ export abstract class BellTransport<Out, In> implements Transport<Out, In> {
   abstract send(message: Out): void
   abstract drain(deliver: (message: In) => void): void
 
-  /** Rings the peer's bell after a publish; notifies only a peer that waits. */
+  /**
+   * Rings the peer's bell after a publish; wakes only a peer that waits or listens. A listening
+   * peer (see `listen`) gets one wake message per raise of its flag: taking the flag back to 0
+   * here means that later rings before it drains send nothing more.
+   */
   protected ring(): void {
     const { outBell, outSleeper } = this.#side
-    Atomics.add(this.control, outBell, 1)
-    if (Atomics.load(this.control, outSleeper) === 1) Atomics.notify(this.control, outBell)
+    const control = this.control
+    Atomics.add(control, outBell, 1)
+    if (this.#wake) {
+      if (Atomics.compareExchange(control, outSleeper, 1, 0) === 1) this.#wake.postMessage(null)
+    } else if (Atomics.load(control, outSleeper) === 1) Atomics.notify(control, outBell)
+  }
+
+  wakeBy(port: MessagePort): void {
+    this.#wake = port
+  }
+
+  listen(seen: number): boolean {
+    Atomics.store(this.control, this.#side.inSleeper, 1)
+    return Atomics.load(this.control, this.#side.inBell) === seen
   }
 
   /** Called at the start of every drain: whoever drains is awake. */

@@ -20,6 +20,7 @@ shareSpinners(data.spinners)
 const transport: WorkerTransport = data.rings
   ? new WorkerRingTransport(control, data.port, data.rings)
   : new PortTransport(control, data.port, WORKER_SIDE)
+transport.wakeBy(data.wake)
 
 /** Attaches the native addon to the connection as `init.native` asks; null on the JS path. */
 function attachNative(driver: SqliteDriver, init: SqliteWorkerInit): NativeReader | null {
