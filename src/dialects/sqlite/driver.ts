@@ -28,6 +28,11 @@ export interface SqliteOpenOptions {
 
 type Statement = Database.Statement<unknown[], unknown>
 
+interface ReaderShape {
+  names: string[]
+  declared: ColumnKind[]
+}
+
 /** Calls `fn` with the parameters spread the way better-sqlite3 expects them. */
 function withParams<T>(params: BoundParams, fn: (...args: unknown[]) => T): T {
   if (Array.isArray(params)) return params.length === 0 ? fn() : fn(params)
@@ -74,6 +79,8 @@ class SqliteCursor implements RowCursor {
 export class SqliteDriver implements Driver {
   readonly #db: Database.Database
   readonly #statements = new StatementCache<Statement>(STATEMENT_CACHE_SIZE)
+  /** What #shape read of each cached reader (gone with the statement). */
+  readonly #shapes = new WeakMap<Statement, ReaderShape>()
   readonly #schemaVersion: Database.Statement
   #knownSchema = -1n
   /** `PRAGMA data_version`: changes when another connection commits; a third of the probe's cost. */
@@ -156,6 +163,24 @@ export class SqliteDriver implements Driver {
     return statement
   }
 
+  /**
+   * A reader's column names and declared kinds, read once per prepared statement: the cache that
+   * holds the statement is cleared whenever the schema may have changed (see #prepare), and with
+   * it what was read here.
+   */
+  #shape(statement: Statement): ReaderShape {
+    let shape = this.#shapes.get(statement)
+    if (!shape) {
+      const columns = statement.columns()
+      shape = {
+        names: columns.map((column) => column.name),
+        declared: columns.map((c) => declaredKind(c.type)),
+      }
+      this.#shapes.set(statement, shape)
+    }
+    return shape
+  }
+
   /** After a statement that may have changed the schema, prepare anew. */
   #forgetSchema(sql: string): void {
     if (DDL.test(sql)) this.#statements.clear()
@@ -172,15 +197,14 @@ export class SqliteDriver implements Driver {
         lastInsertRowid: BigInt(info.lastInsertRowid),
       }
     }
-    const columns = statement.columns()
-    const declared = columns.map((column) => declaredKind(column.type))
+    const { names, declared } = this.#shape(statement)
     const cursor = this.#native
       ? this.#native.open(sql, params, declared)
       : new SqliteCursor(
           withParams(params, (...args) => statement.iterate(...args)),
           declared,
         )
-    return { returnsRows: true, columns: columns.map((column) => column.name), cursor }
+    return { returnsRows: true, columns: names, cursor }
   }
 
   exec(sql: string): void {
