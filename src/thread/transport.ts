@@ -27,6 +27,8 @@ const LOAD_CHECK_MS = 500
 
 let loadCheckedAt = Number.NEGATIVE_INFINITY
 let coresToSpare = false
+/** The process's CPU time at the last check (every thread's: `process.cpuUsage` is process-wide). */
+let cpuSeen = process.cpuUsage()
 
 /**
  * How many of the process's workers are spinning right now: one Int32 in shared memory that the
@@ -66,14 +68,19 @@ function spinFor(control: Int32Array, bell: number, seen: number, since: number)
 }
 
 /**
- * Whether this machine has a core to spare for a spinning worker (the 1-minute load average
- * below the number of cores, re-read every LOAD_CHECK_MS). On busy cores a spin only takes time
- * from the thread it waits for: measured on 2 loaded cores, spinning made round trips slower.
+ * Whether this machine has a core to spare for a spinning worker: the 1-minute load average,
+ * less what this process itself keeps busy (its own main thread and workers count in the load
+ * too), below the number of cores less one. Re-read every LOAD_CHECK_MS. On cores that other
+ * processes keep busy a spin only takes time from the thread it waits for: measured on 2 loaded
+ * cores, spinning made round trips slower.
  */
 function spareCore(now: number): boolean {
   if (now - loadCheckedAt > LOAD_CHECK_MS) {
+    const cpu = process.cpuUsage()
+    const ownCores = (cpu.user + cpu.system - cpuSeen.user - cpuSeen.system) / 1000 / (now - loadCheckedAt)
+    cpuSeen = cpu
     loadCheckedAt = now
-    coresToSpare = loadavg()[0]! < availableParallelism()
+    coresToSpare = loadavg()[0]! - ownCores < availableParallelism() - 1
   }
   return coresToSpare
 }
