@@ -23,7 +23,7 @@ import { type Description, DescriptionCache, sameColumns } from './descriptions.
 import { fromPgError, isServerError } from './errors.js'
 import type { PgClient, PgField, PgModule } from './load.js'
 import { isPlainRead, mayChangeDescriptions } from './sql-text.js'
-import { bindMessage, Describe, Portal, type PortalEvents } from './submittables.js'
+import { Describe, Portal, type PortalEvents, portalMessages } from './submittables.js'
 import { TupleDecoder } from './tuples.js'
 import { type PgType, pgType } from './types.js'
 import { WireTap } from './wire-tap.js'
@@ -270,7 +270,8 @@ export class PgDriver implements Driver {
     }
     const wasIdle = this.#status === 'I'
     const cursor = new PortalCursor(this, this.#tap, op)
-    const portal = new Portal(sql, bindMessage(values, resultFormats(description.fields)), this.#tap, cursor)
+    const messages = portalMessages(sql, values, resultFormats(description.fields))
+    const portal = new Portal(messages, this.#tap, cursor)
     const ended = this.#wire(op, () => this.#submit(portal))
     // The next statement waits until this portal is over, however it ends.
     this.#gate = ended.then(ignore, ignore)
