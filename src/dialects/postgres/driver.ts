@@ -236,11 +236,11 @@ export class PgDriver implements Driver {
     return { description, cached: false }
   }
 
-  async execute(sql: string, params: BoundParams): Promise<StatementOutcome> {
+  async execute(sql: string, params: BoundParams, batchRows: number): Promise<StatementOutcome> {
     const values = positional(params)
     const op = this.#begin()
     try {
-      return await this.#execute(op, sql, values, true)
+      return await this.#execute(op, sql, values, batchRows, true)
     } catch (error) {
       this.finish(op)
       throw error
@@ -251,6 +251,7 @@ export class PgDriver implements Driver {
     op: Operation,
     sql: string,
     values: BoundValue[],
+    batchRows: number,
     mayRetry: boolean,
   ): Promise<StatementOutcome> {
     const { description, cached } = await this.#describe(op, sql)
@@ -269,7 +270,7 @@ export class PgDriver implements Driver {
       }
     }
     const wasIdle = this.#status === 'I'
-    const cursor = new PortalCursor(this, this.#tap, op)
+    const cursor = new PortalCursor(this, this.#tap, op, batchRows)
     const messages = portalMessages(sql, values, resultFormats(description.fields))
     const portal = new Portal(messages, this.#tap, cursor)
     const ended = this.#wire(op, () => this.#submit(portal))
@@ -284,7 +285,7 @@ export class PgDriver implements Driver {
       // error would have aborted), describe again and retry once.
       if (cached && isFormatCountError(error)) {
         this.#descriptions.delete(sql)
-        if (mayRetry && wasIdle) return this.#execute(op, sql, values, false)
+        if (mayRetry && wasIdle) return this.#execute(op, sql, values, batchRows, false)
       }
       throw error
     }
@@ -296,7 +297,7 @@ export class PgDriver implements Driver {
       cursor.discard()
       await ended.catch(ignore)
       this.#descriptions.delete(sql)
-      if (mayRetry && wasIdle && isPlainRead(sql)) return this.#execute(op, sql, values, false)
+      if (mayRetry && wasIdle && isPlainRead(sql)) return this.#execute(op, sql, values, batchRows, false)
       throw new Error(
         'the result columns of this statement changed type since it was last described (a concurrent schema change?): run it again',
       )
@@ -354,9 +355,9 @@ export class PgDriver implements Driver {
 }
 
 /**
- * The rows of one portal, decoded into batches as the wire tap reads them. The tap is paused at
- * the RowDescription until the executor asks for the first batch (which says the batch size),
- * then whenever two decoded batches wait unread.
+ * The rows of one portal, decoded into batches of `batchRows` rows as the wire tap reads them
+ * (every `nextBatch` asks for that size: the executor's stream keeps its call's batch size). The
+ * tap is paused whenever two decoded batches wait unread.
  */
 class PortalCursor implements RowCursor, PortalEvents {
   readonly #driver: PgDriver
@@ -369,20 +370,22 @@ class PortalCursor implements RowCursor, PortalEvents {
   /** Settles at the RowDescription, or when the portal ended without one (rejects on error). */
   readonly described: Promise<void>
   #onDescribed: () => void = ignore
-  #types: PgType[] = []
+  readonly #batchRows: number
+  /** Made at the RowDescription (or, without one, at the portal's end). */
   #decoder: TupleDecoder | null = null
   readonly #queue: BatchMessage[] = []
   #ended = false
   #error: unknown = null
-  /** Whether this cursor paused the tap (waiting for the batch size, or for a reader). */
+  /** Whether this cursor paused the tap (waiting for a reader). */
   #paused = false
   #closed = false
   #wake: (() => void) | null = null
 
-  constructor(driver: PgDriver, tap: WireTap, op: Operation) {
+  constructor(driver: PgDriver, tap: WireTap, op: Operation, batchRows: number) {
     this.#driver = driver
     this.#tap = tap
     this.#op = op
+    this.#batchRows = batchRows
     let reject: (error: unknown) => void = ignore
     this.described = new Promise<void>((resolve, fail) => {
       this.#onDescribed = resolve
@@ -402,10 +405,10 @@ class PortalCursor implements RowCursor, PortalEvents {
     ended.then(
       () => {
         this.#onDescribed()
-        const decoder = this.#decoder
+        // A portal that ended without a RowDescription has no rows: its only batch is empty.
+        const decoder = this.#decoder ?? this.#decoderOf([])
         // The tail of the rows, or the (empty, typed) only batch of a result without rows.
-        if (decoder && !this.#closed && (decoder.rows > 0 || decoder.emitted === 0))
-          this.#queue.push(decoder.finish())
+        if (!this.#closed && (decoder.rows > 0 || decoder.emitted === 0)) this.#queue.push(decoder.finish())
         this.#end(null)
       },
       (error: unknown) => {
@@ -417,15 +420,22 @@ class PortalCursor implements RowCursor, PortalEvents {
 
   description(fields: PgField[]): void {
     this.fields = fields
-    this.#types = fields.map((f) => {
+    const types = fields.map((f) => {
       if (f.format === 'text') return TEXT_FORM
       const type = pgType(f.dataTypeID, f.dataTypeModifier)
       if (!type) this.undecodable = true
       return type ?? TEXT_FORM
     })
-    // No row is decoded before the executor says the batch size.
-    this.#pause()
+    this.#decoder = this.#decoderOf(types)
     this.#onDescribed()
+  }
+
+  #decoderOf(types: PgType[]): TupleDecoder {
+    return new TupleDecoder(types, this.#batchRows, (batch) => {
+      this.#queue.push(batch)
+      this.#wake?.()
+      if (this.#queue.length >= HIGH_WATER) this.#pause()
+    })
   }
 
   row(buf: Buffer, start: number, end: number): void {
@@ -451,16 +461,7 @@ class PortalCursor implements RowCursor, PortalEvents {
     this.#wake?.()
   }
 
-  async nextBatch(maxRows: number): Promise<BatchMessage | null> {
-    if (!this.#decoder) {
-      this.#decoder = new TupleDecoder(this.#types, maxRows, (batch) => {
-        this.#queue.push(batch)
-        this.#wake?.()
-        if (this.#queue.length >= HIGH_WATER) this.#pause()
-      })
-      // A portal that ended without a RowDescription has no rows: its only batch is empty.
-      if (this.#ended && !this.#error && this.#queue.length === 0) this.#queue.push(this.#decoder.finish())
-    }
+  async nextBatch(): Promise<BatchMessage | null> {
     if (this.#queue.length < HIGH_WATER) this.#resume()
     while (this.#queue.length === 0 && !this.#ended && !this.#closed) {
       await new Promise<void>((resolve) => {
