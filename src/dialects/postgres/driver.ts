@@ -84,15 +84,26 @@ export class PgDriver implements Driver {
   /** The exchange in progress, settled with an error if the connection is lost under it. */
   #exchange: Portal | Describe | null = null
   #lost: Error | null = null
-  /** Called when the connection is lost (waiters for a ReadyForQuery that will not come). */
-  readonly #onLost = new Set<() => void>()
+  /** ReadyForQuery messages received so far. */
+  #readies = 0
+  /** Called at the next ReadyForQuery, or when the connection is lost (see `#readyAfter`). */
+  #onReady: (() => void)[] = []
 
   private constructor(client: PgClient) {
     this.#client = client
     this.#tap = new WireTap(client.connection.stream)
     client.connection.on('readyForQuery', ((message: { status: string }) => {
       this.#status = message.status
+      this.#readies++
+      this.#wakeReady()
     }) as (message: never) => void)
+  }
+
+  #wakeReady(): void {
+    const waiting = this.#onReady
+    if (waiting.length === 0) return
+    this.#onReady = []
+    for (const wake of waiting) wake()
   }
 
   /** Connects; `onLost` is called once if the server connection ends unexpectedly. */
@@ -107,7 +118,7 @@ export class PgDriver implements Driver {
       if (!driver || driver.#lost) return
       driver.#lost = error
       driver.#exchange?.settle(error)
-      for (const wake of driver.#onLost) wake()
+      driver.#wakeReady()
       onLost(error)
     }
     client.on('error', lost)
@@ -176,26 +187,15 @@ export class PgDriver implements Driver {
   }
 
   /**
-   * Resolves at the next ReadyForQuery (or when the connection is lost). After an error `pg`
-   * settles the call before the server's ReadyForQuery arrives; waiting for it keeps the
-   * transaction status exact when the error is reported, and `dispose` removes the listener.
+   * Resolves once a ReadyForQuery has arrived since `#readies` read `since` (at once if one has,
+   * or if the connection is lost). After an error `pg` settles the call before the server's
+   * ReadyForQuery arrives; waiting for it keeps the transaction status exact when the error is
+   * reported. A count rather than a listener per exchange: the ReadyForQuery may be read (in the
+   * same chunk) before the error reaches the code that waits.
    */
-  #nextReady(): { ready: Promise<void>; dispose: () => void } {
-    const connection = this.#client.connection
-    let done: () => void = ignore
-    const ready = new Promise<void>((resolve) => {
-      done = resolve
-    })
-    const listener = (() => done()) as (message: never) => void
-    connection.on('readyForQuery', listener)
-    this.#onLost.add(done)
-    return {
-      ready,
-      dispose: () => {
-        connection.removeListener('readyForQuery', listener)
-        this.#onLost.delete(done)
-      },
-    }
+  #readyAfter(since: number): Promise<void> {
+    if (this.#readies > since || this.#lost) return Promise.resolve()
+    return new Promise((resolve) => this.#onReady.push(resolve))
   }
 
   /** Runs one exchange of `op` on the wire; a 57014 its cancel caused becomes an abort. */
@@ -204,16 +204,15 @@ export class PgDriver implements Driver {
     if (this.#lost) throw this.#lost
     if (op.cancelled) throw abortError()
     op.onWire = true
-    const next = this.#nextReady()
+    const readies = this.#readies
     try {
       return await work()
     } catch (error) {
-      if (!this.#lost) await next.ready
+      await this.#readyAfter(readies)
       if (op.cancelled && isServerError(error) && error.code === '57014') throw abortError()
       throw fromPgError(error)
     } finally {
       op.onWire = false
-      next.dispose()
     }
   }
 
@@ -226,14 +225,12 @@ export class PgDriver implements Driver {
     return exchange
   }
 
-  /** The statement's description: from the cache, else from the server (one round trip). */
-  async #describe(op: Operation, sql: string): Promise<{ description: Description; cached: boolean }> {
-    const cached = this.#descriptions.get(sql)
-    if (cached) return { description: cached, cached: true }
+  /** The statement's description from the server (one round trip), then cached. */
+  async #describe(op: Operation, sql: string): Promise<Description> {
     const described = await this.#wire(op, () => this.#submit(new Describe(sql)))
     const description = { paramCount: described.paramCount, fields: described.fields }
     this.#descriptions.set(sql, description)
-    return { description, cached: false }
+    return description
   }
 
   async execute(sql: string, params: BoundParams, batchRows: number): Promise<StatementOutcome> {
@@ -254,7 +251,9 @@ export class PgDriver implements Driver {
     batchRows: number,
     mayRetry: boolean,
   ): Promise<StatementOutcome> {
-    const { description, cached } = await this.#describe(op, sql)
+    const cached = this.#descriptions.get(sql)
+    // A cached description costs no await: a statement run again goes straight to the wire.
+    const description = cached ?? (await this.#describe(op, sql))
     if (description.paramCount !== values.length) {
       throw new RangeError(
         `the statement takes ${description.paramCount} parameter(s) but ${values.length} were given`,
