@@ -77,8 +77,11 @@ export class PgDriver implements Driver {
   readonly #descriptions = new DescriptionCache()
   /** Transaction status from the last ReadyForQuery: I idle, T in a transaction, E failed one. */
   #status = 'I'
-  /** What the next statement waits for (an early-closed portal's end, a cancel's delivery). */
-  #gate: Promise<void> = Promise.resolve()
+  /**
+   * What the next statement waits for (the last portal's end, a cancel's delivery); null once it
+   * has passed, so that a statement finding the way clear writes at once, without an await.
+   */
+  #gate: Promise<void> | null = null
   /** The call in progress, if any. */
   #running: Operation | null = null
   /** The exchange in progress, settled with an error if the connection is lost under it. */
@@ -170,9 +173,20 @@ export class PgDriver implements Driver {
     if (!op.onWire) return
     const { host, port, processID, secretKey } = this.#client
     if (processID === null || secretKey === null) return
-    const delivered = sendCancel(host, port, processID, secretKey)
-    const gate = this.#gate
-    this.#gate = Promise.all([gate, delivered]).then(ignore)
+    this.#shut(Promise.all([this.#gate, sendCancel(host, port, processID, secretKey)]))
+  }
+
+  /** Makes the next statement wait until `until` settles. */
+  #shut(until: Promise<unknown>): void {
+    const gate: Promise<void> = until.then(
+      () => this.#open(gate),
+      () => this.#open(gate),
+    )
+    this.#gate = gate
+  }
+
+  #open(gate: Promise<void>): void {
+    if (this.#gate === gate) this.#gate = null
   }
 
   #begin(): Operation {
@@ -200,7 +214,7 @@ export class PgDriver implements Driver {
 
   /** Runs one exchange of `op` on the wire; a 57014 its cancel caused becomes an abort. */
   async #wire<T>(op: Operation, work: () => Promise<T>): Promise<T> {
-    await this.#gate
+    if (this.#gate) await this.#gate
     if (this.#lost) throw this.#lost
     if (op.cancelled) throw abortError()
     op.onWire = true
@@ -251,6 +265,9 @@ export class PgDriver implements Driver {
     batchRows: number,
     mayRetry: boolean,
   ): Promise<StatementOutcome> {
+    // A retry runs under the same operation, which its first attempt ended: make it current
+    // again, so that a cancel still reaches it.
+    this.#running = op
     const cached = this.#descriptions.get(sql)
     // A cached description costs no await: a statement run again goes straight to the wire.
     const description = cached ?? (await this.#describe(op, sql))
@@ -274,7 +291,7 @@ export class PgDriver implements Driver {
     const portal = new Portal(messages, this.#tap, cursor)
     const ended = this.#wire(op, () => this.#submit(portal))
     // The next statement waits until this portal is over, however it ends.
-    this.#gate = ended.then(ignore, ignore)
+    this.#shut(ended)
     cursor.follow(ended)
     try {
       await cursor.described
@@ -399,22 +416,25 @@ class PortalCursor implements RowCursor, PortalEvents {
     return this.#ended && this.#queue.length === 0
   }
 
-  /** Tracks the portal's end: its tail batch, or its error. */
+  /** Tracks the portal's failure (its success is `end`). */
   follow(ended: Promise<unknown>): void {
-    ended.then(
-      () => {
-        this.#onDescribed()
-        // A portal that ended without a RowDescription has no rows: its only batch is empty.
-        const decoder = this.#decoder ?? this.#decoderOf([])
-        // The tail of the rows, or the (empty, typed) only batch of a result without rows.
-        if (!this.#closed && (decoder.rows > 0 || decoder.emitted === 0)) this.#queue.push(decoder.finish())
-        this.#end(null)
-      },
-      (error: unknown) => {
-        this.#reject(error)
-        this.#end(error)
-      },
-    )
+    ended.catch((error: unknown) => {
+      this.#reject(error)
+      this.#end(error)
+    })
+  }
+
+  /**
+   * The portal's ReadyForQuery: its tail batch, right away (the exchange's promises settle a few
+   * turns of the microtask queue later, and the first batch of a small result waits for this).
+   */
+  end(): void {
+    this.#onDescribed()
+    // A portal that ended without a RowDescription has no rows: its only batch is empty.
+    const decoder = this.#decoder ?? this.#decoderOf([])
+    // The tail of the rows, or the (empty, typed) only batch of a result without rows.
+    if (!this.#closed && (decoder.rows > 0 || decoder.emitted === 0)) this.#queue.push(decoder.finish())
+    this.#end(null)
   }
 
   description(fields: PgField[]): void {
@@ -460,18 +480,27 @@ class PortalCursor implements RowCursor, PortalEvents {
     this.#wake?.()
   }
 
-  async nextBatch(): Promise<BatchMessage | null> {
+  /** A batch already decoded (or the end) comes back at once, without a promise. */
+  nextBatch(): BatchMessage | null | Promise<BatchMessage | null> {
+    return this.#queue.length > 0 || this.#ended || this.#closed ? this.#take() : this.#awaitBatch()
+  }
+
+  #take(): BatchMessage | null {
+    const batch = this.#queue.shift() ?? null
     if (this.#queue.length < HIGH_WATER) this.#resume()
+    if (!batch && this.#error) throw this.#error
+    return batch
+  }
+
+  async #awaitBatch(): Promise<BatchMessage | null> {
+    this.#resume()
     while (this.#queue.length === 0 && !this.#ended && !this.#closed) {
       await new Promise<void>((resolve) => {
         this.#wake = resolve
       })
       this.#wake = null
     }
-    const batch = this.#queue.shift() ?? null
-    if (this.#queue.length < HIGH_WATER) this.#resume()
-    if (!batch && this.#error) throw this.#error
-    return batch
+    return this.#take()
   }
 
   /** Reads the rest of the rows to drop them, letting the statement finish (not cancelled). */

@@ -164,6 +164,8 @@ export interface PortalEvents {
   description(fields: PgField[]): void
   /** A row's binary body, read off the socket by the wire tap. */
   row(buf: Buffer, start: number, end: number): void
+  /** The portal's ReadyForQuery, when it succeeded (a failure settles the exchange instead). */
+  end(): void
 }
 
 /**
@@ -196,6 +198,11 @@ export class Portal extends Exchange {
 
   override handleRowDescription(message: { fields: PgField[] }): void {
     if (!this.error) this.#events.description(message.fields)
+  }
+
+  override handleReadyForQuery(): void {
+    if (!this.error) this.#events.end()
+    super.handleReadyForQuery()
   }
 
   override settle(error?: Error): void {
