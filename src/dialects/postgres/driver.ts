@@ -24,7 +24,7 @@ import { fromPgError, isServerError } from './errors.js'
 import type { PgClient, PgField, PgModule } from './load.js'
 import { isPlainRead, mayChangeDescriptions } from './sql-text.js'
 import { Describe, Portal, type PortalEvents, portalMessages } from './submittables.js'
-import { TupleDecoder } from './tuples.js'
+import { BuilderPool, TupleDecoder } from './tuples.js'
 import { type PgType, pgType } from './types.js'
 import { WireTap } from './wire-tap.js'
 
@@ -75,6 +75,7 @@ export class PgDriver implements Driver {
   readonly #client: PgClient
   readonly #tap: WireTap
   readonly #descriptions = new DescriptionCache()
+  readonly #builders = new BuilderPool()
   /** Transaction status from the last ReadyForQuery: I idle, T in a transaction, E failed one. */
   #status = 'I'
   /**
@@ -286,7 +287,7 @@ export class PgDriver implements Driver {
       }
     }
     const wasIdle = this.#status === 'I'
-    const cursor = new PortalCursor(this, this.#tap, op, batchRows)
+    const cursor = new PortalCursor(this, this.#tap, this.#builders, op, batchRows)
     const messages = portalMessages(sql, values, resultFormats(description.fields))
     const portal = new Portal(messages, this.#tap, cursor)
     const ended = this.#wire(op, () => this.#submit(portal))
@@ -378,6 +379,7 @@ export class PgDriver implements Driver {
 class PortalCursor implements RowCursor, PortalEvents {
   readonly #driver: PgDriver
   readonly #tap: WireTap
+  readonly #builders: BuilderPool
   readonly #op: Operation
   /** The result's columns as the portal described them (null until then). */
   fields: PgField[] | null = null
@@ -397,9 +399,10 @@ class PortalCursor implements RowCursor, PortalEvents {
   #closed = false
   #wake: (() => void) | null = null
 
-  constructor(driver: PgDriver, tap: WireTap, op: Operation, batchRows: number) {
+  constructor(driver: PgDriver, tap: WireTap, builders: BuilderPool, op: Operation, batchRows: number) {
     this.#driver = driver
     this.#tap = tap
+    this.#builders = builders
     this.#op = op
     this.#batchRows = batchRows
     let reject: (error: unknown) => void = ignore
@@ -450,15 +453,21 @@ class PortalCursor implements RowCursor, PortalEvents {
   }
 
   #decoderOf(types: PgType[]): TupleDecoder {
-    return new TupleDecoder(types, this.#batchRows, (batch) => {
-      this.#queue.push(batch)
-      this.#wake?.()
-      if (this.#queue.length >= HIGH_WATER) this.#pause()
-    })
+    return new TupleDecoder(
+      types,
+      this.#batchRows,
+      (batch) => {
+        this.#queue.push(batch)
+        this.#wake?.()
+        if (this.#queue.length >= HIGH_WATER) this.#pause()
+      },
+      this.#builders,
+    )
   }
 
   row(buf: Buffer, start: number, end: number): void {
-    if (!this.#closed && !this.undecodable) this.#decoder!.row(buf, start, end)
+    // Nothing comes after the portal's end; were it to, the decoder's builders are no longer its.
+    if (!this.#closed && !this.undecodable && !this.#ended) this.#decoder!.row(buf, start, end)
   }
 
   #pause(): void {
@@ -474,8 +483,11 @@ class PortalCursor implements RowCursor, PortalEvents {
   }
 
   #end(error: unknown): void {
+    // Once only: a connection lost right after the ReadyForQuery (`end`) fails the exchange too.
+    if (this.#ended) return
     this.#ended = true
     this.#error = error
+    this.#decoder?.release()
     this.#driver.finish(this.#op)
     this.#wake?.()
   }
