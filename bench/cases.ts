@@ -15,6 +15,8 @@ export type CaseSpec =
   | { kind: 'kysely-point'; rows: number; calls: number }
   | { kind: 'pg-scan'; rows: number }
   | { kind: 'pg-select1'; calls: number }
+  /** `clients` concurrent callers making `calls` calls each (`rows`: the reference table's). */
+  | { kind: 'pg-clients'; query: 'select1' | 'point'; clients: number; calls: number; rows: number }
 
 export interface CasePlan {
   id: string
@@ -168,8 +170,18 @@ export function kyselyPlan(quick: boolean): CasePlan[] {
   ]
 }
 
-/** `npm run bench:pg`: the PostgreSQL reference scan and `SELECT 1` round trip. */
+/**
+ * `npm run bench:pg`: the PostgreSQL reference scan, the `SELECT 1` round trip, and 16
+ * concurrent callers over several connection counts.
+ */
 export function pgPlan(quick: boolean): CasePlan[] {
+  const clients = (query: 'select1' | 'point', title: string): CasePlan => ({
+    id: `pg-clients-${query}`,
+    title: `PostgreSQL: 16 concurrent callers, ${title}`,
+    spec: { kind: 'pg-clients', query, clients: 16, calls: quick ? 200 : 500, rows: M },
+    warmup: 1,
+    rounds: quick ? 1 : 3,
+  })
   return [
     {
       id: 'pg-scan-1M',
@@ -185,5 +197,7 @@ export function pgPlan(quick: boolean): CasePlan[] {
       warmup: 1,
       rounds: quick ? 2 : 5,
     },
+    clients('select1', '`SELECT 1`'),
+    clients('point', 'point lookups by primary key'),
   ]
 }

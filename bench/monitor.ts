@@ -1,6 +1,7 @@
 /**
  * Measures one run of a contender from the main thread's point of view: wall time, how busy
- * the main thread was, its longest stall, event-loop delay and the process's peak RSS.
+ * the main thread was, its longest stall, event-loop delay, the CPU time of the whole process
+ * and its peak RSS.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
@@ -10,6 +11,8 @@ export interface RunFigures {
   wallMs: number
   /** Time the main thread's event loop was active during the run, ms. */
   busyMs: number
+  /** CPU time of the whole process (every thread, user and system) during the run, ms. */
+  cpuMs: number
   /** Longest gap between ticks of a 1 ms interval (or to the end of the run), ms. */
   stallMs: number
   /** 99th percentile of event-loop delay during the run, ms. */
@@ -71,12 +74,14 @@ export async function measure<T>(fn: () => Promise<T> | T): Promise<{ figures: R
   // adds is near zero on a quiet machine; it weighs only on runs too short for samples of their own.
   while (delay.count === 0) await nextTick()
   const elu = performance.eventLoopUtilization()
+  const cpu = process.cpuUsage()
   const start = performance.now()
   last = start
   longest = 0
   const value = await fn()
   const end = performance.now()
   const busy = performance.eventLoopUtilization(elu)
+  const cpuUsed = process.cpuUsage(cpu)
   // Frozen here: ticks after the end belong to no one.
   const stall = Math.max(longest, end - last)
   // One more turn of the loop lets the delay histogram record a block that just ended.
@@ -89,6 +94,7 @@ export async function measure<T>(fn: () => Promise<T> | T): Promise<{ figures: R
     figures: {
       wallMs: end - start,
       busyMs: busy.active,
+      cpuMs: (cpuUsed.user + cpuUsed.system) / 1000,
       stallMs: stall,
       // The histogram holds the intervals between its timer's callbacks; the delay is the excess
       // over the timer's 1 ms period.

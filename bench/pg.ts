@@ -1,8 +1,9 @@
 /**
  * `npm run bench:pg` (`--quick` for fewer rounds): sqlaio over PostgreSQL against `pg` on the
- * main thread, `pg-cursor` and a worker running `pg`, on the server of SQLAIO_PG_URL. Each case
- * runs in a fresh process; the tables show medians (min–max) over the rounds, then the budgets
- * met or not, written to bench/results/pg.md with the raw figures in pg.json.
+ * main thread, `pg-cursor`, postgres.js and a worker running `pg`, on the server of
+ * SQLAIO_PG_URL; then 16 concurrent callers over several connection counts against `pg.Pool`.
+ * Each case runs in a fresh process; the tables show medians (min–max) over the rounds, then the
+ * budgets met or not, written to bench/results/pg.md with the raw figures in pg.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
@@ -21,15 +22,38 @@ const column = (runs: RunRecord[], pick: (run: RunRecord) => number, unit: strin
   range(summarize(runs.map(pick)), unit)
 
 function table(result: CaseResult): string {
-  const latency = result.plan.spec.kind === 'pg-select1'
-  const header = latency
-    ? '| contender | p50 latency | p99 latency |\n|---|---|---|'
-    : '| contender | wall | longest main-thread stall | main thread busy | peak RSS |\n|---|---|---|---|---|'
-  const rows = result.contenders.map(({ name, runs }) =>
-    latency
-      ? `| ${name} | ${column(runs, (r) => r.p50Us!, ' µs')} | ${column(runs, (r) => r.p99Us!, ' µs')} |`
-      : `| ${name} | ${column(runs, (r) => r.wallMs, ' ms')} | ${column(runs, (r) => r.stallMs, ' ms')} | ${column(runs, (r) => r.busyMs, ' ms')} | ${column(runs, (r) => r.peakRssMb, ' MB')} |`,
-  )
+  const { spec } = result.plan
+  const calls = result.rowsPerRun
+  const [header, row] =
+    spec.kind === 'pg-select1'
+      ? [
+          '| contender | p50 latency | p99 latency |\n|---|---|---|',
+          (runs: RunRecord[]) =>
+            `${column(runs, (r) => r.p50Us!, ' µs')} | ${column(runs, (r) => r.p99Us!, ' µs')}`,
+        ]
+      : spec.kind === 'pg-clients'
+        ? [
+            '| contender | calls/s | p50 latency | p99 latency | main thread busy | CPU, all threads |\n|---|---|---|---|---|---|',
+            (runs: RunRecord[]) =>
+              [
+                column(runs, (r) => calls / (r.wallMs / 1000), ''),
+                column(runs, (r) => r.p50Us!, ' µs'),
+                column(runs, (r) => r.p99Us!, ' µs'),
+                column(runs, (r) => r.busyMs, ' ms'),
+                column(runs, (r) => r.cpuMs, ' ms'),
+              ].join(' | '),
+          ]
+        : [
+            '| contender | wall | longest main-thread stall | main thread busy | peak RSS |\n|---|---|---|---|---|',
+            (runs: RunRecord[]) =>
+              [
+                column(runs, (r) => r.wallMs, ' ms'),
+                column(runs, (r) => r.stallMs, ' ms'),
+                column(runs, (r) => r.busyMs, ' ms'),
+                column(runs, (r) => r.peakRssMb, ' MB'),
+              ].join(' | '),
+          ]
+  const rows = result.contenders.map(({ name, runs }) => `| ${name} | ${row(runs)} |`)
   return `### ${result.plan.title} (${result.contenders[0]?.runs.length} rounds)\n\n${header}\n${rows.join('\n')}\n`
 }
 

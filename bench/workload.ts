@@ -14,7 +14,7 @@ import {
 import { INSERT_BASELINES, insertContenders } from './workloads/insert.js'
 import { KYSELY_BASELINES, kyselyContenders, kyselyPoint, kyselyScan } from './workloads/kysely.js'
 import { LATENCY_BASELINES, latencyContenders, latencyQuery } from './workloads/latency.js'
-import { PG_BASELINES, pgScanContenders, pgSelect1Contenders } from './workloads/pg.js'
+import { PG_BASELINES, pgClientsContenders, pgScanContenders, pgSelect1Contenders } from './workloads/pg.js'
 import { SCAN_BASELINES, scanContenders } from './workloads/scan.js'
 import { streamContenders, streamSql } from './workloads/stream.js'
 
@@ -84,5 +84,11 @@ export function workload(spec: CaseSpec): Workload {
       return { contenders: pgScanContenders(), rowsPerRun: spec.rows, baselines: PG_BASELINES }
     case 'pg-select1':
       return { contenders: pgSelect1Contenders(spec.calls), rowsPerRun: spec.calls, baselines: PG_BASELINES }
+    case 'pg-clients':
+      return {
+        contenders: pgClientsContenders(spec.query, spec.clients, spec.calls, spec.rows),
+        rowsPerRun: spec.clients * spec.calls,
+        baselines: [],
+      }
   }
 }

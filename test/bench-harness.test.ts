@@ -29,6 +29,7 @@ test('ratios are taken round by round, so a slow round cancels out', () => {
 const run = (wallMs: number, stallMs: number, extra: Partial<RunRecord> = {}): RunRecord => ({
   wallMs,
   busyMs: stallMs,
+  cpuMs: stallMs,
   stallMs,
   eldP99Ms: 0,
   peakRssMb: 0,

@@ -376,7 +376,7 @@ test('a SQLITE_INTERRUPT is an abort only for the cancelled request; a stale one
   })
   driver.exec('CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1), (2), (3)')
   const rows = (sql: string): unknown[] => {
-    const outcome = driver.execute(sql, []) as StatementOutcome
+    const outcome = driver.execute(sql, [], 100) as StatementOutcome
     assert.ok(outcome.returnsRows)
     const batch = outcome.cursor.nextBatch(100) as BatchMessage
     return [...new BigInt64Array(batch.buffer, batch.columns[0]!.values, batch.numRows)]

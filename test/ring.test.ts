@@ -7,9 +7,16 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { MessageChannel } from 'node:worker_threads'
+import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads'
 import { AbortError, WorkerCrashedError } from '../src/index.js'
-import { CONTROL_BLOCK_BYTES, type Reply, type Request } from '../src/thread/protocol.js'
+import {
+  type ArrowTypeDesc,
+  CONTROL_BLOCK_BYTES,
+  ColumnKind,
+  type ColumnLayout,
+  type Reply,
+  type Request,
+} from '../src/thread/protocol.js'
 import { RingReader, RingWriter, ringBytes } from '../src/thread/ring.js'
 import { allocateRings, MainRingTransport, WorkerRingTransport } from '../src/thread/ring-transport.js'
 import { SLOW_SCALAR_SQL, tempEngine } from './helpers.js'
@@ -60,12 +67,18 @@ test('the byte ring keeps records in order across wrap-around and refuses what d
   assert.equal(writer.write(0, new Uint8Array(writer.maxPayload + 1), writer.maxPayload + 1), false)
 })
 
-test('messages split between a full ring and the port arrive in the order they were sent', () => {
+/** Both ends of one worker's ring transport, in this thread. */
+function transportPair() {
   const control = new Int32Array(new SharedArrayBuffer(CONTROL_BLOCK_BYTES))
   const rings = allocateRings()
   const { port1, port2 } = new MessageChannel()
   const main = new MainRingTransport(control, port1, rings)
   const worker = new WorkerRingTransport(control, port2, rings)
+  return { main, worker, port1 }
+}
+
+test('messages split between a full ring and the port arrive in the order they were sent', () => {
+  const { main, worker, port1 } = transportPair()
   const sent: Request[] = []
   const received: Request[] = []
   const big = 'x'.repeat(9000)
@@ -94,11 +107,7 @@ test('messages split between a full ring and the port arrive in the order they w
 })
 
 test('replies: small ones through the ring, errors and unencodable values through the port, in order', () => {
-  const control = new Int32Array(new SharedArrayBuffer(CONTROL_BLOCK_BYTES))
-  const rings = allocateRings()
-  const { port1, port2 } = new MessageChannel()
-  const main = new MainRingTransport(control, port1, rings)
-  const worker = new WorkerRingTransport(control, port2, rings)
+  const { main, worker, port1 } = transportPair()
   const sent: Reply[] = []
   for (let id = 1; id <= 3000; id++) {
     const reply: Reply =
@@ -123,6 +132,59 @@ test('replies: small ones through the ring, errors and unencodable values throug
   const received: Reply[] = []
   main.drain((reply) => received.push(reply))
   assert.deepEqual(received, sent)
+  port1.close()
+})
+
+test('a small batch of typed (Arrow) columns travels through the ring, every type intact', () => {
+  const { main, worker, port1 } = transportPair()
+  const types: ArrowTypeDesc[] = [
+    { id: 'bool' },
+    { id: 'int', bits: 16 },
+    { id: 'int', bits: 64 },
+    { id: 'float', bits: 32 },
+    { id: 'utf8' },
+    { id: 'utf8', hint: 'json' },
+    { id: 'utf8', hint: 'time' },
+    { id: 'binary' },
+    { id: 'decimal', precision: 38, scale: -2 },
+    { id: 'date32' },
+    { id: 'timestamp', tz: null },
+    { id: 'timestamp', tz: 'UTC' },
+    { id: 'time64' },
+    { id: 'interval' },
+    { id: 'list', child: { id: 'list', child: { id: 'int', bits: 32 } } },
+  ]
+  const layout = (type: ArrowTypeDesc, at: number): ColumnLayout => ({
+    kind: ColumnKind.Arrow,
+    length: 1,
+    nullCount: 0,
+    validity: -1,
+    offsets: type.id === 'list' ? at : -1,
+    values: at,
+    valuesBytes: 8,
+    typeIds: -1,
+    children: type.id === 'list' ? [layout(type.child, at + 8)] : null,
+    type,
+  })
+  const buffer = new SharedArrayBuffer(8 * 32)
+  new Uint8Array(buffer).fill(7)
+  const reply: Reply = {
+    kind: 'started',
+    id: 1,
+    returnsRows: true,
+    columns: types.map((t) => t.id),
+    rowcount: -1,
+    lastInsertRowid: 0n,
+    inTransaction: false,
+    batch: { buffer, lease: 0, numRows: 1, columns: types.map((t, i) => layout(t, 8 * i)) },
+    done: true,
+  }
+  worker.send(reply)
+  // Nothing went through the port: the whole reply is in the ring.
+  assert.equal(receiveMessageOnPort(port1), undefined)
+  const received: Reply[] = []
+  main.drain((r) => received.push(r))
+  assert.deepEqual(received, [reply])
   port1.close()
 })
 

@@ -9,7 +9,15 @@
  * and sends "define slot N as <text>" the first time, "slot N" afterwards; the worker keeps the
  * table in the same order, since records are read in the order they were sent.
  */
-import type { BatchMessage, BoundParams, BoundValue, ColumnLayout, Reply, Request } from './protocol.js'
+import type {
+  ArrowTypeDesc,
+  BatchMessage,
+  BoundParams,
+  BoundValue,
+  ColumnLayout,
+  Reply,
+  Request,
+} from './protocol.js'
 
 /** Thrown by `Encoder` when a message does not fit its scratch buffer. */
 export const OVERFLOW = new Error('record overflow')
@@ -399,9 +407,82 @@ enum Kind {
 /** Batches larger than this travel as their own SharedArrayBuffer (through the port). */
 const INLINE_BATCH_BYTES = 16 * 1024
 
-/** Layouts of SQLite's storage classes only; a typed (Arrow) column goes through the port. */
-function encodeLayout(e: Encoder, layout: ColumnLayout): boolean {
-  if (layout.type !== undefined) return false
+/** Each Arrow type's code in a layout; code 0 (no type) marks a storage-class column. */
+const TYPE_IDS = [
+  null,
+  'bool',
+  'int',
+  'float',
+  'utf8',
+  'binary',
+  'decimal',
+  'date32',
+  'timestamp',
+  'time64',
+  'interval',
+  'list',
+] as const
+
+const UTF8_HINTS = [undefined, 'json', 'time'] as const
+
+/** A typed column's Arrow type (a server database's column): its code, then its parameters. */
+function encodeType(e: Encoder, type: ArrowTypeDesc | undefined): void {
+  e.u8(TYPE_IDS.indexOf(type?.id ?? null))
+  switch (type?.id) {
+    case 'int':
+    case 'float':
+      e.u8(type.bits)
+      break
+    case 'utf8':
+      e.u8(UTF8_HINTS.indexOf(type.hint))
+      break
+    case 'decimal':
+      e.i32(type.precision)
+      e.i32(type.scale)
+      break
+    case 'timestamp':
+      e.u8(type.tz === null ? 0 : 1)
+      if (type.tz !== null) e.str(type.tz)
+      break
+    case 'list':
+      encodeType(e, type.child)
+      break
+  }
+}
+
+function decodeType(d: Decoder): ArrowTypeDesc | undefined {
+  const id = TYPE_IDS[d.u8()]
+  switch (id) {
+    case null:
+      return undefined
+    case 'int':
+      return { id, bits: d.u8() as 16 | 32 | 64 }
+    case 'float':
+      return { id, bits: d.u8() as 32 | 64 }
+    case 'utf8': {
+      const hint = UTF8_HINTS[d.u8()]
+      // Absent rather than undefined: the very object the worker described.
+      return hint === undefined ? { id } : { id, hint }
+    }
+    case 'decimal': {
+      const precision = d.i32()
+      return { id, precision, scale: d.i32() }
+    }
+    case 'timestamp':
+      return { id, tz: d.u8() === 0 ? null : d.str() }
+    case 'list': {
+      const child = decodeType(d)
+      if (child === undefined) throw new Error('a list type without its element type')
+      return { id, child }
+    }
+    case undefined:
+      throw new Error('an unknown Arrow type code')
+    default:
+      return { id }
+  }
+}
+
+function encodeLayout(e: Encoder, layout: ColumnLayout): void {
   e.u8(layout.kind)
   e.i32(layout.length)
   e.i32(layout.nullCount)
@@ -412,8 +493,8 @@ function encodeLayout(e: Encoder, layout: ColumnLayout): boolean {
   e.i32(layout.typeIds)
   const children = layout.children
   e.u32(children === null ? 0 : children.length + 1)
-  if (children) for (const child of children) if (!encodeLayout(e, child)) return false
-  return true
+  if (children) for (const child of children) encodeLayout(e, child)
+  encodeType(e, layout.type)
 }
 
 function decodeLayout(d: Decoder): ColumnLayout {
@@ -431,7 +512,20 @@ function decodeLayout(d: Decoder): ColumnLayout {
     children = new Array(count - 1)
     for (let i = 0; i < count - 1; i++) children[i] = decodeLayout(d)
   }
-  return { kind, length, nullCount, validity, offsets, values, valuesBytes, typeIds, children }
+  const layout: ColumnLayout = {
+    kind,
+    length,
+    nullCount,
+    validity,
+    offsets,
+    values,
+    valuesBytes,
+    typeIds,
+    children,
+  }
+  const type = decodeType(d)
+  if (type !== undefined) layout.type = type
+  return layout
 }
 
 function encodeBatch(e: Encoder, batch: BatchMessage | null): boolean {
@@ -444,7 +538,7 @@ function encodeBatch(e: Encoder, batch: BatchMessage | null): boolean {
   e.u8(1)
   e.u32(batch.numRows)
   e.u32(batch.columns.length)
-  for (const layout of batch.columns) if (!encodeLayout(e, layout)) return false
+  for (const layout of batch.columns) encodeLayout(e, layout)
   e.raw(new Uint8Array(batch.buffer))
   return true
 }

@@ -41,7 +41,11 @@ export interface Driver {
   cancelRunning?(): void
   /** The raw connection handed to `setup` modules and `runInWorker` functions. */
   readonly raw: unknown
-  execute(sql: string, params: BoundParams): MaybePromise<StatementOutcome>
+  /**
+   * Runs one statement. `batchRows` is the size of every batch its cursor will be asked for: a
+   * driver that decodes rows as they arrive (PostgreSQL) needs it before the first `nextBatch`.
+   */
+  execute(sql: string, params: BoundParams, batchRows: number): MaybePromise<StatementOutcome>
   /** Runs a script of several statements. */
   exec(sql: string): MaybePromise<void>
   /** Runs one statement once per parameter set, atomically; resolves to the rows changed. */

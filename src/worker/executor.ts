@@ -358,7 +358,7 @@ export class Executor {
   }
 
   #execute(work: Extract<Work, { op: 'execute' }>): Promise<void> | undefined {
-    const outcome = this.#driver.execute(work.sql, work.params)
+    const outcome = this.#driver.execute(work.sql, work.params, work.batchRows)
     if (outcome instanceof Promise) return outcome.then((o) => this.#started(work, o))
     this.#started(work, outcome)
     return undefined

@@ -193,6 +193,16 @@ export class ColumnBuilder {
     return { layout, end: at }
   }
 
+  /** Bytes of the buffers this builder holds (its child's included). */
+  get capacity(): number {
+    return (
+      this.#validity.byteLength +
+      this.data.byteLength +
+      this.#offsets.byteLength +
+      (this.child?.capacity ?? 0)
+    )
+  }
+
   /** Empties the builder for the next batch, keeping its buffers. */
   reset(): void {
     this.#validity.fill(0, 0, (this.length + 7) >> 3)

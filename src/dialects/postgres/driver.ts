@@ -25,8 +25,8 @@ import { type Description, DescriptionCache, sameColumns } from './descriptions.
 import { fromPgError, isServerError } from './errors.js'
 import type { PgClient, PgField, PgModule } from './load.js'
 import { isPlainRead, mayChangeDescriptions } from './sql-text.js'
-import { bindMessage, Describe, Portal, type PortalEvents } from './submittables.js'
-import { TupleDecoder } from './tuples.js'
+import { Describe, Portal, type PortalEvents, portalMessages } from './submittables.js'
+import { BuilderPool, TupleDecoder } from './tuples.js'
 import { type PgType, pgType } from './types.js'
 import { WireTap } from './wire-tap.js'
 
@@ -77,24 +77,39 @@ export class PgDriver implements Driver {
   readonly #client: PgClient
   readonly #tap: WireTap
   readonly #descriptions = new DescriptionCache()
+  readonly #builders = new BuilderPool()
   /** Transaction status from the last ReadyForQuery: I idle, T in a transaction, E failed one. */
   #status = 'I'
-  /** What the next statement waits for (an early-closed portal's end, a cancel's delivery). */
-  #gate: Promise<void> = Promise.resolve()
+  /**
+   * What the next statement waits for (the last portal's end, a cancel's delivery); null once it
+   * has passed, so that a statement finding the way clear writes at once, without an await.
+   */
+  #gate: Promise<void> | null = null
   /** The call in progress, if any. */
   #running: Operation | null = null
   /** The exchange in progress, settled with an error if the connection is lost under it. */
   #exchange: Portal | Describe | null = null
   #lost: Error | null = null
-  /** Called when the connection is lost (waiters for a ReadyForQuery that will not come). */
-  readonly #onLost = new Set<() => void>()
+  /** ReadyForQuery messages received so far. */
+  #readies = 0
+  /** Called at the next ReadyForQuery, or when the connection is lost (see `#readyAfter`). */
+  #onReady: (() => void)[] = []
 
   private constructor(client: PgClient) {
     this.#client = client
     this.#tap = new WireTap(client.connection.stream)
     client.connection.on('readyForQuery', ((message: { status: string }) => {
       this.#status = message.status
+      this.#readies++
+      this.#wakeReady()
     }) as (message: never) => void)
+  }
+
+  #wakeReady(): void {
+    const waiting = this.#onReady
+    if (waiting.length === 0) return
+    this.#onReady = []
+    for (const wake of waiting) wake()
   }
 
   /** Connects; `onLost` is called once if the server connection ends unexpectedly. */
@@ -109,7 +124,7 @@ export class PgDriver implements Driver {
       if (!driver || driver.#lost) return
       driver.#lost = error
       driver.#exchange?.settle(error)
-      for (const wake of driver.#onLost) wake()
+      driver.#wakeReady()
       onLost(error)
     }
     client.on('error', lost)
@@ -161,9 +176,20 @@ export class PgDriver implements Driver {
     if (!op.onWire) return
     const { host, port, processID, secretKey } = this.#client
     if (processID === null || secretKey === null) return
-    const delivered = sendCancel(host, port, processID, secretKey)
-    const gate = this.#gate
-    this.#gate = Promise.all([gate, delivered]).then(ignore)
+    this.#shut(Promise.all([this.#gate, sendCancel(host, port, processID, secretKey)]))
+  }
+
+  /** Makes the next statement wait until `until` settles. */
+  #shut(until: Promise<unknown>): void {
+    const gate: Promise<void> = until.then(
+      () => this.#open(gate),
+      () => this.#open(gate),
+    )
+    this.#gate = gate
+  }
+
+  #open(gate: Promise<void>): void {
+    if (this.#gate === gate) this.#gate = null
   }
 
   #begin(): Operation {
@@ -178,44 +204,32 @@ export class PgDriver implements Driver {
   }
 
   /**
-   * Resolves at the next ReadyForQuery (or when the connection is lost). After an error `pg`
-   * settles the call before the server's ReadyForQuery arrives; waiting for it keeps the
-   * transaction status exact when the error is reported, and `dispose` removes the listener.
+   * Resolves once a ReadyForQuery has arrived since `#readies` read `since` (at once if one has,
+   * or if the connection is lost). After an error `pg` settles the call before the server's
+   * ReadyForQuery arrives; waiting for it keeps the transaction status exact when the error is
+   * reported. A count rather than a listener per exchange: the ReadyForQuery may be read (in the
+   * same chunk) before the error reaches the code that waits.
    */
-  #nextReady(): { ready: Promise<void>; dispose: () => void } {
-    const connection = this.#client.connection
-    let done: () => void = ignore
-    const ready = new Promise<void>((resolve) => {
-      done = resolve
-    })
-    const listener = (() => done()) as (message: never) => void
-    connection.on('readyForQuery', listener)
-    this.#onLost.add(done)
-    return {
-      ready,
-      dispose: () => {
-        connection.removeListener('readyForQuery', listener)
-        this.#onLost.delete(done)
-      },
-    }
+  #readyAfter(since: number): Promise<void> {
+    if (this.#readies > since || this.#lost) return Promise.resolve()
+    return new Promise((resolve) => this.#onReady.push(resolve))
   }
 
   /** Runs one exchange of `op` on the wire; a 57014 its cancel caused becomes an abort. */
   async #wire<T>(op: Operation, work: () => Promise<T>): Promise<T> {
-    await this.#gate
+    if (this.#gate) await this.#gate
     if (this.#lost) throw this.#lost
     if (op.cancelled) throw abortError()
     op.onWire = true
-    const next = this.#nextReady()
+    const readies = this.#readies
     try {
       return await work()
     } catch (error) {
-      if (!this.#lost) await next.ready
+      await this.#readyAfter(readies)
       if (op.cancelled && isServerError(error) && error.code === '57014') throw abortError()
       throw fromPgError(error)
     } finally {
       op.onWire = false
-      next.dispose()
     }
   }
 
@@ -228,21 +242,19 @@ export class PgDriver implements Driver {
     return exchange
   }
 
-  /** The statement's description: from the cache, else from the server (one round trip). */
-  async #describe(op: Operation, sql: string): Promise<{ description: Description; cached: boolean }> {
-    const cached = this.#descriptions.get(sql)
-    if (cached) return { description: cached, cached: true }
+  /** The statement's description from the server (one round trip), then cached. */
+  async #describe(op: Operation, sql: string): Promise<Description> {
     const described = await this.#wire(op, () => this.#submit(new Describe(sql)))
     const description = { paramCount: described.paramCount, fields: described.fields }
     this.#descriptions.set(sql, description)
-    return { description, cached: false }
+    return description
   }
 
-  async execute(sql: string, params: BoundParams): Promise<StatementOutcome> {
+  async execute(sql: string, params: BoundParams, batchRows: number): Promise<StatementOutcome> {
     const values = positional(params)
     const op = this.#begin()
     try {
-      return await this.#execute(op, sql, values, true)
+      return await this.#execute(op, sql, values, batchRows, true)
     } catch (error) {
       this.finish(op)
       throw error
@@ -253,9 +265,15 @@ export class PgDriver implements Driver {
     op: Operation,
     sql: string,
     values: BoundValue[],
+    batchRows: number,
     mayRetry: boolean,
   ): Promise<StatementOutcome> {
-    const { description, cached } = await this.#describe(op, sql)
+    // A retry runs under the same operation, which its first attempt ended: make it current
+    // again, so that a cancel still reaches it.
+    this.#running = op
+    const cached = this.#descriptions.get(sql)
+    // A cached description costs no await: a statement run again goes straight to the wire.
+    const description = cached ?? (await this.#describe(op, sql))
     if (description.paramCount !== values.length) {
       throw new RangeError(
         `the statement takes ${description.paramCount} parameter(s) but ${values.length} were given`,
@@ -271,11 +289,12 @@ export class PgDriver implements Driver {
       }
     }
     const wasIdle = this.#status === 'I'
-    const cursor = new PortalCursor(this, this.#tap, op)
-    const portal = new Portal(sql, bindMessage(values, resultFormats(description.fields)), this.#tap, cursor)
+    const cursor = new PortalCursor(this, this.#tap, this.#builders, op, batchRows)
+    const messages = portalMessages(sql, values, resultFormats(description.fields))
+    const portal = new Portal(messages, this.#tap, cursor)
     const ended = this.#wire(op, () => this.#submit(portal))
     // The next statement waits until this portal is over, however it ends.
-    this.#gate = ended.then(ignore, ignore)
+    this.#shut(ended)
     cursor.follow(ended)
     try {
       await cursor.described
@@ -285,7 +304,7 @@ export class PgDriver implements Driver {
       // error would have aborted), describe again and retry once.
       if (cached && isFormatCountError(error)) {
         this.#descriptions.delete(sql)
-        if (mayRetry && wasIdle) return this.#execute(op, sql, values, false)
+        if (mayRetry && wasIdle) return this.#execute(op, sql, values, batchRows, false)
       }
       throw error
     }
@@ -297,7 +316,7 @@ export class PgDriver implements Driver {
       cursor.discard()
       await ended.catch(ignore)
       this.#descriptions.delete(sql)
-      if (mayRetry && wasIdle && isPlainRead(sql)) return this.#execute(op, sql, values, false)
+      if (mayRetry && wasIdle && isPlainRead(sql)) return this.#execute(op, sql, values, batchRows, false)
       throw new Error(
         'the result columns of this statement changed type since it was last described (a concurrent schema change?): run it again',
       )
@@ -355,13 +374,14 @@ export class PgDriver implements Driver {
 }
 
 /**
- * The rows of one portal, decoded into batches as the wire tap reads them. The tap is paused at
- * the RowDescription until the executor asks for the first batch (which says the batch size),
- * then whenever two decoded batches wait unread.
+ * The rows of one portal, decoded into batches of `batchRows` rows as the wire tap reads them
+ * (every `nextBatch` asks for that size: the executor's stream keeps its call's batch size). The
+ * tap is paused whenever two decoded batches wait unread.
  */
 class PortalCursor implements RowCursor, PortalEvents {
   readonly #driver: PgDriver
   readonly #tap: WireTap
+  readonly #builders: BuilderPool
   readonly #op: Operation
   /** The result's columns as the portal described them (null until then). */
   fields: PgField[] | null = null
@@ -370,20 +390,23 @@ class PortalCursor implements RowCursor, PortalEvents {
   /** Settles at the RowDescription, or when the portal ended without one (rejects on error). */
   readonly described: Promise<void>
   #onDescribed: () => void = ignore
-  #types: PgType[] = []
+  readonly #batchRows: number
+  /** Made at the RowDescription (or, without one, at the portal's end). */
   #decoder: TupleDecoder | null = null
   readonly #queue: BatchMessage[] = []
   #ended = false
   #error: unknown = null
-  /** Whether this cursor paused the tap (waiting for the batch size, or for a reader). */
+  /** Whether this cursor paused the tap (waiting for a reader). */
   #paused = false
   #closed = false
   #wake: (() => void) | null = null
 
-  constructor(driver: PgDriver, tap: WireTap, op: Operation) {
+  constructor(driver: PgDriver, tap: WireTap, builders: BuilderPool, op: Operation, batchRows: number) {
     this.#driver = driver
     this.#tap = tap
+    this.#builders = builders
     this.#op = op
+    this.#batchRows = batchRows
     let reject: (error: unknown) => void = ignore
     this.described = new Promise<void>((resolve, fail) => {
       this.#onDescribed = resolve
@@ -398,39 +421,55 @@ class PortalCursor implements RowCursor, PortalEvents {
     return this.#ended && this.#queue.length === 0
   }
 
-  /** Tracks the portal's end: its tail batch, or its error. */
+  /** Tracks the portal's failure (its success is `end`). */
   follow(ended: Promise<unknown>): void {
-    ended.then(
-      () => {
-        this.#onDescribed()
-        const decoder = this.#decoder
-        // The tail of the rows, or the (empty, typed) only batch of a result without rows.
-        if (decoder && !this.#closed && (decoder.rows > 0 || decoder.emitted === 0))
-          this.#queue.push(decoder.finish())
-        this.#end(null)
-      },
-      (error: unknown) => {
-        this.#reject(error)
-        this.#end(error)
-      },
-    )
+    ended.catch((error: unknown) => {
+      this.#reject(error)
+      this.#end(error)
+    })
+  }
+
+  /**
+   * The portal's ReadyForQuery: its tail batch, right away (the exchange's promises settle a few
+   * turns of the microtask queue later, and the first batch of a small result waits for this).
+   */
+  end(): void {
+    this.#onDescribed()
+    // A portal that ended without a RowDescription has no rows: its only batch is empty.
+    const decoder = this.#decoder ?? this.#decoderOf([])
+    // The tail of the rows, or the (empty, typed) only batch of a result without rows.
+    if (!this.#closed && (decoder.rows > 0 || decoder.emitted === 0)) this.#queue.push(decoder.finish())
+    this.#end(null)
   }
 
   description(fields: PgField[]): void {
     this.fields = fields
-    this.#types = fields.map((f) => {
+    const types = fields.map((f) => {
       if (f.format === 'text') return TEXT_FORM
       const type = pgType(f.dataTypeID, f.dataTypeModifier)
       if (!type) this.undecodable = true
       return type ?? TEXT_FORM
     })
-    // No row is decoded before the executor says the batch size.
-    this.#pause()
+    this.#decoder = this.#decoderOf(types)
     this.#onDescribed()
   }
 
+  #decoderOf(types: PgType[]): TupleDecoder {
+    return new TupleDecoder(
+      types,
+      this.#batchRows,
+      (batch) => {
+        this.#queue.push(batch)
+        this.#wake?.()
+        if (this.#queue.length >= HIGH_WATER) this.#pause()
+      },
+      this.#builders,
+    )
+  }
+
   row(buf: Buffer, start: number, end: number): void {
-    if (!this.#closed && !this.undecodable) this.#decoder!.row(buf, start, end)
+    // Nothing comes after the portal's end; were it to, the decoder's builders are no longer its.
+    if (!this.#closed && !this.undecodable && !this.#ended) this.#decoder!.row(buf, start, end)
   }
 
   #pause(): void {
@@ -446,33 +485,36 @@ class PortalCursor implements RowCursor, PortalEvents {
   }
 
   #end(error: unknown): void {
+    // Once only: a connection lost right after the ReadyForQuery (`end`) fails the exchange too.
+    if (this.#ended) return
     this.#ended = true
     this.#error = error
+    this.#decoder?.release()
     this.#driver.finish(this.#op)
     this.#wake?.()
   }
 
-  async nextBatch(maxRows: number): Promise<BatchMessage | null> {
-    if (!this.#decoder) {
-      this.#decoder = new TupleDecoder(this.#types, maxRows, (batch) => {
-        this.#queue.push(batch)
-        this.#wake?.()
-        if (this.#queue.length >= HIGH_WATER) this.#pause()
-      })
-      // A portal that ended without a RowDescription has no rows: its only batch is empty.
-      if (this.#ended && !this.#error && this.#queue.length === 0) this.#queue.push(this.#decoder.finish())
-    }
+  /** A batch already decoded (or the end) comes back at once, without a promise. */
+  nextBatch(): BatchMessage | null | Promise<BatchMessage | null> {
+    return this.#queue.length > 0 || this.#ended || this.#closed ? this.#take() : this.#awaitBatch()
+  }
+
+  #take(): BatchMessage | null {
+    const batch = this.#queue.shift() ?? null
     if (this.#queue.length < HIGH_WATER) this.#resume()
+    if (!batch && this.#error) throw this.#error
+    return batch
+  }
+
+  async #awaitBatch(): Promise<BatchMessage | null> {
+    this.#resume()
     while (this.#queue.length === 0 && !this.#ended && !this.#closed) {
       await new Promise<void>((resolve) => {
         this.#wake = resolve
       })
       this.#wake = null
     }
-    const batch = this.#queue.shift() ?? null
-    if (this.#queue.length < HIGH_WATER) this.#resume()
-    if (!batch && this.#error) throw this.#error
-    return batch
+    return this.#take()
   }
 
   /** Reads the rest of the rows to drop them, letting the statement finish (not cancelled). */

@@ -25,10 +25,6 @@ export interface PgConnection {
   }
   on(event: string, listener: (message: never) => void): void
   removeListener(event: string, listener: (message: never) => void): void
-  parse(query: { text: string; name?: string; types?: number[] }): void
-  describe(message: { type: 'S' | 'P'; name?: string }): void
-  execute(message: { portal: string; rows: number }): void
-  sync(): void
 }
 
 /** A `pg` Client. */

@@ -3,23 +3,66 @@
  * message's body is an Int16 field count, then per field an Int32 length (-1 for NULL) and the
  * value's binary form; the wire tap hands each one over as it is read off the socket.
  */
-import type { BatchMessage, ColumnLayout } from '../../thread/protocol.js'
+import type { ArrowTypeDesc, BatchMessage, ColumnLayout } from '../../thread/protocol.js'
 import { ColumnBuilder } from './column-builder.js'
 import type { PgType } from './types.js'
+
+/** Bytes of builder buffers a pool keeps at most. */
+const MAX_POOLED_BYTES = 1024 * 1024
+
+/**
+ * Column builders kept between the statements of one connection, by Arrow type, so that a
+ * statement run again allocates none (each builder holds three buffers, a few microseconds to
+ * allocate and more to collect). Up to MAX_POOLED_BYTES in all: a big result's grown buffers are
+ * dropped with it rather than held for the connection's lifetime.
+ */
+export class BuilderPool {
+  readonly #free = new Map<ArrowTypeDesc, ColumnBuilder[]>()
+  #bytes = 0
+
+  take(desc: ArrowTypeDesc): ColumnBuilder {
+    const builder = this.#free.get(desc)?.pop()
+    if (!builder) return new ColumnBuilder(desc)
+    this.#bytes -= builder.capacity
+    return builder
+  }
+
+  give(builder: ColumnBuilder): void {
+    const bytes = builder.capacity
+    if (this.#bytes + bytes > MAX_POOLED_BYTES) return
+    builder.reset()
+    const free = this.#free.get(builder.desc)
+    if (free) free.push(builder)
+    else this.#free.set(builder.desc, [builder])
+    this.#bytes += bytes
+  }
+}
 
 export class TupleDecoder {
   readonly #types: readonly PgType[]
   readonly #builders: ColumnBuilder[]
   readonly #batchRows: number
   readonly #onBatch: (batch: BatchMessage) => void
+  readonly #pool: BuilderPool
   /** Batches emitted so far. */
   emitted = 0
 
-  constructor(types: readonly PgType[], batchRows: number, onBatch: (batch: BatchMessage) => void) {
+  constructor(
+    types: readonly PgType[],
+    batchRows: number,
+    onBatch: (batch: BatchMessage) => void,
+    pool: BuilderPool,
+  ) {
     this.#types = types
-    this.#builders = types.map((t) => new ColumnBuilder(t.desc))
+    this.#builders = types.map((t) => pool.take(t.desc))
     this.#batchRows = batchRows
     this.#onBatch = onBatch
+    this.#pool = pool
+  }
+
+  /** Gives the builders back to the pool: the decoder must not be used after this. */
+  release(): void {
+    for (const builder of this.#builders) this.#pool.give(builder)
   }
 
   /** Rows decoded into the batch under construction. */

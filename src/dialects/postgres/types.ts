@@ -213,9 +213,15 @@ function listDecode(element: Decode): Decode {
   }
 }
 
+/** Types made from their OID and modifier (numeric, arrays), one object each: see `pgType`. */
+const COMPOSED = new Map<string, PgType | null>()
+/** Distinct composed types kept; past this the table starts afresh. */
+const COMPOSED_MAX = 1024
+
 /**
  * The Arrow type and decoder of a result column, from its type OID and type modifier; null for
- * a type decoded from its text form instead.
+ * a type decoded from its text form instead. The same column type gives the same object every
+ * time, so that its Arrow type can key the column builders a connection keeps (tuples.ts).
  *
  * @example
  * ```ts
@@ -224,9 +230,20 @@ function listDecode(element: Decode): Decode {
  * ```
  */
 export function pgType(oid: number, typmod: number): PgType | null {
-  if (oid === 1700) return numericType(typmod)
   const scalar = SCALARS[oid]
   if (scalar) return scalar
+  const key = `${oid}:${typmod}`
+  let type = COMPOSED.get(key)
+  if (type === undefined) {
+    if (COMPOSED.size >= COMPOSED_MAX) COMPOSED.clear()
+    type = composedType(oid, typmod)
+    COMPOSED.set(key, type)
+  }
+  return type
+}
+
+function composedType(oid: number, typmod: number): PgType | null {
+  if (oid === 1700) return numericType(typmod)
   const elementOid = ARRAYS[oid]
   if (elementOid === undefined) return null
   // An array's typmod is its element's.

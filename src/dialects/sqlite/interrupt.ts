@@ -84,11 +84,11 @@ export class InterruptibleDriver implements Driver {
     return out instanceof Promise ? out.catch(map) : out
   }
 
-  execute(sql: string, params: BoundParams): MaybePromise<StatementOutcome> {
+  execute(sql: string, params: BoundParams, batchRows: number): MaybePromise<StatementOutcome> {
     const requestId = Atomics.load(this.#control, Ctl.runningId)
     const wrap = (outcome: StatementOutcome): StatementOutcome =>
       outcome.returnsRows ? { ...outcome, cursor: this.#wrapCursor(outcome.cursor, requestId) } : outcome
-    const outcome = this.#guard(() => this.#inner.execute(sql, params), requestId)
+    const outcome = this.#guard(() => this.#inner.execute(sql, params, batchRows), requestId)
     return outcome instanceof Promise ? outcome.then(wrap) : wrap(outcome)
   }
 
