@@ -193,7 +193,9 @@ test('what toArrow() gives, insertArrow takes back: mixed storage classes surviv
   const value = fc.oneof(
     fc.constant(null),
     fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
-    fc.double({ noNaN: true }),
+    // Not -0: the copy's float column is declared REAL, and SQLite stores an integral REAL as an
+    // integer, so -0.0 reads back as 0 there (better-sqlite3 alone does the same; docs/arrow-in.md).
+    fc.double({ noNaN: true }).map((x) => (Object.is(x, -0) ? 0 : x)),
     fc.string({ unit: 'grapheme', maxLength: 12 }),
     fc.uint8Array({ maxLength: 12 }).map((bytes) => Buffer.from(bytes)),
   )
