@@ -4,10 +4,11 @@
  *
  * Signalling (see transport.ts): requests are sent through the channel's transport, which rings
  * the doorbell; replies are drained from it whenever the reply bell rings. The main thread never
- * waits on the bell (no blocking wait, and no `Atomics.waitAsync`: V8 serialises every futex
- * wait and notify of the process under one lock, which many connections called at once fought
- * over): it raises `Ctl.mainWaiting` and the worker, ringing, posts it an empty message on a
- * port of its own (the wake port), delivered by the event loop. The transport is the MessagePort
+ * waits on the bell (no blocking wait, and no `Atomics.waitAsync`, whose waits and notifies V8
+ * serialises under one process-wide lock): it raises `Ctl.mainWaiting` and the worker, ringing,
+ * posts it an empty message on a port of its own (the wake port), delivered by the event loop.
+ * Measured against waitAsync: the same for one connection, 16–25k against 16.5–20k point
+ * lookups/s for 16 connections called at once (2 cores, 3 runs each). The transport is the MessagePort
  * alone, or (the default) shared-memory rings beside it (`SQLAIO_TRANSPORT=port|ring`, read when
  * a worker starts).
  *
