@@ -14,15 +14,26 @@
  * allocates almost nothing V8 can see and would rarely collect them. Each handed-out buffer is
  * therefore reported to V8 as external memory while its wrapper lives (when the addon loads;
  * without it, collection follows V8's own schedule). V8 starts a collection each time reported
- * memory grows by 64 MB; buffers are reported at REPORT_FACTOR times their size so that batches
- * the user dropped are collected, and their buffers reused, after about 16 MB, which keeps a
- * stream's memory flat and lets the worker's pool absorb each wave of returned buffers.
+ * memory grows by 64 MB (and marks in steps inside the reporting call while one is under way).
+ * How much is reported depends on how the batches are taken:
+ *
+ * - `'stream'` (`batches()`): the user typically drops each batch before taking the next, so
+ *   buffers are reported at four times their size: dropped batches are collected, and their
+ *   buffers reused, after about 16 MB, which keeps a stream's memory flat and lets the worker's
+ *   pool absorb each wave of returned buffers.
+ * - `'gather'` (`toArrow()`, `column()`): every batch is kept until the Table is built, so no
+ *   collection during the query can free any of them; overstating them would only make the main
+ *   thread collect (and stall) several times per query for nothing. They are reported at their
+ *   size, so that V8 still knows what a dropped Table holds.
  */
 import { loadNative } from './dialects/sqlite/native.js'
 import type { WorkerChannel } from './thread/channel.js'
 import type { BatchMessage } from './thread/protocol.js'
 
-const REPORT_FACTOR = 4
+/** How a reader takes the batches it hands out; see above. */
+export type HandOutMode = 'stream' | 'gather'
+
+const REPORT_FACTOR: Record<HandOutMode, number> = { stream: 4, gather: 1 }
 
 interface HandedOut {
   channel: WorkerChannel
@@ -39,8 +50,8 @@ const collected = new FinalizationRegistry<HandedOut>(({ channel, lease, bytes }
 })
 
 /** Call before `batch` becomes visible as Arrow data: its buffer returns when collected. */
-export function handOut(channel: WorkerChannel, batch: BatchMessage): void {
-  const bytes = batch.buffer.byteLength * REPORT_FACTOR
+export function handOut(channel: WorkerChannel, batch: BatchMessage, mode: HandOutMode): void {
+  const bytes = batch.buffer.byteLength * REPORT_FACTOR[mode]
   loadNative()?.adjustExternalMemory(bytes)
   collected.register(batch.buffer, { channel, lease: batch.lease, bytes })
 }

@@ -10,7 +10,7 @@
  * positive the channel is held, so a process awaiting rows stays alive and one that abandoned a
  * result does not.
  */
-import { handOut } from './batch-lease.js'
+import { type HandOutMode, handOut } from './batch-lease.js'
 import type { Cancel } from './cancel.js'
 import { type AbortError, ClosedError, reviveError } from './errors.js'
 import type { ReplyListener, WorkerChannel } from './thread/channel.js'
@@ -153,8 +153,8 @@ export class ResultStream implements ReplyListener {
   }
 
   /** The reader hands `batch` out as Arrow data: its buffer goes back once collected. */
-  handOut(batch: BatchMessage): void {
-    handOut(this.#channel, batch)
+  handOut(batch: BatchMessage, mode: HandOutMode): void {
+    handOut(this.#channel, batch, mode)
   }
 
   #takeReturns(): number[] | null {

@@ -5,6 +5,7 @@ import { type RecordBatch, Schema, Table, type Vector } from 'apache-arrow'
 import { schemaOf, toRecordBatch } from './arrow/batch-data.js'
 import { type IntMode, type Row, RowDecoder, type RowMode } from './arrow/row-decoder.js'
 import { unifyBatches } from './arrow/unify.js'
+import type { HandOutMode } from './batch-lease.js'
 import { Cancel, type CancelOptions } from './cancel.js'
 import { type AbortError, type CallSite, describeSite, ResultError } from './errors.js'
 import * as io from './io/index.js'
@@ -399,7 +400,11 @@ export class AsyncResult implements AsyncIterable<Row> {
    * }
    * ```
    */
-  async *batches(options?: CancelOptions): AsyncGenerator<RecordBatch> {
+  batches(options?: CancelOptions): AsyncGenerator<RecordBatch> {
+    return this.#batches(options, 'stream')
+  }
+
+  async *#batches(options: CancelOptions | undefined, mode: HandOutMode): AsyncGenerator<RecordBatch> {
     const cancel = Cancel.from(options)
     try {
       if (cancel?.error) this.#abortWith(cancel.error)
@@ -408,7 +413,7 @@ export class AsyncResult implements AsyncIterable<Row> {
       if (open && open.next < open.message.numRows && !stream.closed) {
         // The rest of a batch partly read as rows becomes Arrow data: handed out, not recycled.
         this.#open = null
-        stream.handOut(open.message)
+        stream.handOut(open.message, mode)
         const batch = toRecordBatch(this.#names, open.message)
         yield open.next === 0 ? batch : batch.slice(open.next)
       } else {
@@ -417,7 +422,7 @@ export class AsyncResult implements AsyncIterable<Row> {
       for (;;) {
         const message = await stream.take(cancel)
         if (!message) return
-        stream.handOut(message)
+        stream.handOut(message, mode)
         yield toRecordBatch(this.#names, message)
       }
     } finally {
@@ -436,7 +441,7 @@ export class AsyncResult implements AsyncIterable<Row> {
    */
   async toArrow(options?: CancelOptions): Promise<Table> {
     const batches: RecordBatch[] = []
-    for await (const batch of this.batches(options)) batches.push(batch)
+    for await (const batch of this.#batches(options, 'gather')) batches.push(batch)
     if (batches.length === 0) return new Table(this.schema)
     return new Table(unifyBatches(batches))
   }
