@@ -51,7 +51,7 @@ const collected = new FinalizationRegistry<HandedOut>(({ channel, lease, bytes }
 
 /** Call before `batch` becomes visible as Arrow data: its buffer returns when collected. */
 export function handOut(channel: WorkerChannel, batch: BatchMessage, mode: HandOutMode): void {
-  const bytes = batch.buffer.byteLength * REPORT_FACTOR[mode]
+  const bytes = batch.bytes * REPORT_FACTOR[mode]
   loadNative()?.adjustExternalMemory(bytes)
   collected.register(batch.buffer, { channel, lease: batch.lease, bytes })
 }

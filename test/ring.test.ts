@@ -176,7 +176,13 @@ test('a small batch of typed (Arrow) columns travels through the ring, every typ
     rowcount: -1,
     lastInsertRowid: 0n,
     inTransaction: false,
-    batch: { buffer, lease: 0, numRows: 1, columns: types.map((t, i) => layout(t, 8 * i)) },
+    batch: {
+      buffer,
+      bytes: buffer.byteLength,
+      lease: 0,
+      numRows: 1,
+      columns: types.map((t, i) => layout(t, 8 * i)),
+    },
     done: true,
   }
   worker.send(reply)

@@ -602,6 +602,7 @@ NAPI_MODULE_INIT() {
       {"interrupt", NULL, js_interrupt, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setRunning", NULL, js_set_running, NULL, NULL, NULL, napi_enumerable, NULL},
       {"adjustExternalMemory", NULL, sqlaio_js_adjust_external_memory, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"adviseHugePages", NULL, sqlaio_js_advise_huge_pages, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions));
   return exports;

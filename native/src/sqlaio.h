@@ -264,6 +264,7 @@ void sqlaio_batch_fill(Batch *batch, uint8_t *target);
 
 /* adjustExternalMemory(bytes) for JS: reports batch buffers to this thread's V8 (memory.c). */
 napi_value sqlaio_js_adjust_external_memory(napi_env env, napi_callback_info info);
+napi_value sqlaio_js_advise_huge_pages(napi_env env, napi_callback_info info);
 
 /* Throws a better-sqlite3-shaped SqliteError ({ name: 'SqliteError', code, message }). */
 void sqlaio_throw_sqlite(napi_env env, int code, const char *message);

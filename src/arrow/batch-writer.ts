@@ -269,11 +269,11 @@ export function writeBatch(
   }
   let total = 0
   for (const plan of plans) total += sizeOf(plan)
-  const { buffer, lease } = batchBuffers.take(total)
+  const { buffer, offset, lease } = batchBuffers.take(total)
   const target = new Uint8Array(buffer)
-  const cursor = { at: 0 }
+  const cursor = { at: offset }
   const columns = plans.map((plan) => place(plan, target, cursor))
-  return { buffer, lease, numRows: rows.length, columns }
+  return { buffer, bytes: Math.max(total, 8), lease, numRows: rows.length, columns }
 }
 
 /** Maps a declared column type to the kind SQLite's affinity rules give it (section 3.1 of SQLite's "Datatypes In SQLite"). */

@@ -550,7 +550,7 @@ function decodeBatch(d: Decoder): BatchMessage | null {
   for (let i = 0; i < columns.length; i++) columns[i] = decodeLayout(d)
   const buffer = d.shared(d.u32())
   // The copy in the ring's place is the main thread's own: nothing to give back.
-  return { buffer, numRows, columns, lease: 0 }
+  return { buffer, bytes: buffer.byteLength, numRows, columns, lease: 0 }
 }
 
 /** Encodes `reply` into `e` (reset first); false when it must go through the port. */

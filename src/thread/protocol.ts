@@ -170,10 +170,14 @@ export interface ColumnLayout {
  * back once decoded; a batch handed out as Arrow goes back only when the garbage collector has
  * proved every view of it unreachable. A lease is good for one use of the buffer: giving back a
  * stale lease does nothing. `lease` 0: a buffer the worker does not pool (small), never given back.
- * The buffer may be longer than the layout needs (a pooled buffer is reused for smaller batches).
+ * A pooled batch is one region of a larger buffer (the worker carves several batches out of one
+ * buffer, see src/worker/buffer-pool.ts): the layout's offsets are from the buffer's start, and
+ * `bytes` is the size of the batch's own region.
  */
 export interface BatchMessage {
   buffer: SharedArrayBuffer
+  /** Bytes of `buffer` that belong to this batch (what it keeps alive while it is held). */
+  bytes: number
   lease: number
   numRows: number
   columns: ColumnLayout[]

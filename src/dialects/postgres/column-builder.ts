@@ -29,6 +29,13 @@ export function fixedWidth(desc: ArrowTypeDesc): number {
   }
 }
 
+/**
+ * Longest value `append` copies byte by byte. Most text and bytea values are short, and for them
+ * a loop costs less than the view `set` needs (a subarray object per value: a million of them
+ * per million rows, all garbage at once).
+ */
+const BYTE_LOOP_MAX = 64
+
 export class ColumnBuilder {
   readonly desc: ArrowTypeDesc
   readonly width: number
@@ -104,7 +111,12 @@ export class ColumnBuilder {
     this.#row(true)
     const n = end - start
     this.#grow(this.bytes + n)
-    this.data.set(source.subarray(start, end), this.bytes)
+    if (n <= BYTE_LOOP_MAX) {
+      const data = this.data
+      for (let i = start, at = this.bytes; i < end; i++, at++) data[at] = source[i]!
+    } else {
+      this.data.set(source.subarray(start, end), this.bytes)
+    }
     this.bytes += n
     this.length++
     this.#offsets[this.length] = this.bytes

@@ -4,6 +4,7 @@
  * value's binary form; the wire tap hands each one over as it is read off the socket.
  */
 import type { ArrowTypeDesc, BatchMessage, ColumnLayout } from '../../thread/protocol.js'
+import { batchBuffers } from '../../worker/buffer-pool.js'
 import { ColumnBuilder } from './column-builder.js'
 import type { PgType } from './types.js'
 
@@ -90,15 +91,15 @@ export class TupleDecoder {
     if (this.rows >= this.#batchRows) this.#onBatch(this.finish())
   }
 
-  /** Finishes the batch under construction (possibly empty) into a new SharedArrayBuffer. */
+  /** Finishes the batch under construction (possibly empty) into a region of shared memory. */
   finish(): BatchMessage {
     const numRows = this.rows
     let size = 0
     for (const builder of this.#builders) size += builder.size()
-    const buffer = new SharedArrayBuffer(Math.max(size, 8))
+    const { buffer, offset, lease } = batchBuffers.take(size)
     const target = new Uint8Array(buffer)
     const columns: ColumnLayout[] = []
-    let at = 0
+    let at = offset
     for (const builder of this.#builders) {
       const written = builder.write(target, at)
       columns.push(written.layout)
@@ -106,7 +107,6 @@ export class TupleDecoder {
       builder.reset()
     }
     this.emitted++
-    // Lease 0: PostgreSQL batches are not pooled; each is freed when its last holder lets it go.
-    return { buffer, numRows, columns, lease: 0 }
+    return { buffer, bytes: Math.max(size, 8), numRows, columns, lease }
   }
 }

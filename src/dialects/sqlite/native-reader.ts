@@ -13,6 +13,7 @@ import {
   type BatchMessage,
   type BoundParams,
   type ColumnKind,
+  type ColumnLayout,
   Ctl,
   type PackedParams,
 } from '../../thread/protocol.js'
@@ -190,6 +191,19 @@ export class NativeReader {
 }
 
 /** addon.step, with its rare "failed, but nothing to throw" outcome turned into an error. */
+/** `layout` of a batch written at `offset` of its buffer rather than at its start. */
+function movedBy(layout: ColumnLayout, offset: number): ColumnLayout {
+  const at = (position: number): number => (position < 0 ? position : position + offset)
+  return {
+    ...layout,
+    validity: at(layout.validity),
+    offsets: at(layout.offsets),
+    values: at(layout.values),
+    typeIds: at(layout.typeIds),
+    children: layout.children === null ? null : layout.children.map((child) => movedBy(child, offset)),
+  }
+}
+
 function step(addon: NativeAddon, handle: NativeStatement, maxRows: number): NativeBatchInfo {
   const info = addon.step(handle, maxRows)
   if (info !== undefined) return info
@@ -248,11 +262,13 @@ class NativeCursor implements RowCursor {
       }
     }
     this.#retryable = false
-    // The addon sized the batch exactly; the pool hands out a zeroed buffer at least that long.
-    const { buffer, lease } = batchBuffers.take(info.byteLength)
-    addon.fill(handle, new Uint8Array(buffer))
+    // The addon sized the batch exactly; the pool hands out a zeroed region at least that long.
+    // The addon writes the region as a buffer of its own: its layout moves to the region's place.
+    const { buffer, offset, lease } = batchBuffers.take(info.byteLength)
+    addon.fill(handle, new Uint8Array(buffer, offset, Math.max(info.byteLength, 8)))
     if (info.done) this.#end()
-    return { buffer, lease, numRows: info.numRows, columns: info.columns }
+    const columns = offset === 0 ? info.columns : info.columns.map((layout) => movedBy(layout, offset))
+    return { buffer, bytes: Math.max(info.byteLength, 8), lease, numRows: info.numRows, columns }
   }
 
   get done(): boolean {

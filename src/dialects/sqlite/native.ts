@@ -102,6 +102,12 @@ export interface NativeAddon {
    * thread's total.
    */
   adjustExternalMemory(bytes: number): number
+  /**
+   * Asks the kernel to back `usable` bytes of `bytes`, which nothing has touched yet, from its
+   * first 2 MB boundary with transparent huge pages. Returns that boundary's offset, or -1 when
+   * nothing was advised (not Linux, or `bytes` too short).
+   */
+  adviseHugePages(bytes: Uint8Array, usable: number): number
 }
 
 let loaded: { addon: NativeAddon | null; error: Error | null } | null = null
