@@ -20,6 +20,30 @@ const BUSY_MS = 4
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
 /**
+ * Rows [from, to) of a batch, or the rows before the first one that cannot be decoded (an
+ * integer beyond 2^53 in intMode 'number'). Such a row fails the read that reaches it, as
+ * better-sqlite3's does, but not a read of the rows before it, which a slice decoded at once
+ * would make fail too. When the first row itself fails, its error is thrown.
+ */
+function decodeUpToError(decoder: RowDecoder, from: number, to: number): Row[] {
+  try {
+    return decoder.rows(from, to)
+  } catch (error) {
+    if (!(error instanceof RangeError) || to - from === 1) throw error
+    const rows: Row[] = []
+    for (let i = from; i < to; i++) {
+      try {
+        rows.push(decoder.rows(i, i + 1)[0] as Row)
+      } catch (rowError) {
+        if (rows.length === 0) throw rowError
+        break
+      }
+    }
+    return rows
+  }
+}
+
+/**
  * Results dropped without close() are closed when collected, so their worker stops producing
  * and the connection is not left streaming rows nobody can read.
  */
@@ -180,7 +204,7 @@ export class AsyncResult implements AsyncIterable<Row> {
   #readRows(open: OpenBatch, max: number): Row[] {
     if (open.next >= open.rowsFrom + open.rows.length) {
       const to = Math.min(open.next + ROWS_PER_SLICE, open.message.numRows)
-      open.rows = open.decoder.rows(open.next, to)
+      open.rows = decodeUpToError(open.decoder, open.next, to)
       open.rowsFrom = open.next
     }
     const start = open.next - open.rowsFrom
@@ -305,9 +329,19 @@ export class AsyncResult implements AsyncIterable<Row> {
    * ```
    */
   async scalar(options?: CancelOptions): Promise<unknown> {
-    const row = await this.first<Row>(options)
-    if (row === null) return null
-    return Array.isArray(row) ? row[0] : row[this.#names[0] as string]
+    try {
+      return await this.#read(options, async (cancel) => {
+        const open = await this.#openBatch(cancel)
+        if (!open) return null
+        // The first column by position (a later column may share its name), and only it: as
+        // better-sqlite3's pluck().get(), no other value of the row is read.
+        const [value] = open.decoder.column(0, open.next, open.next + 1)
+        open.next++
+        return value
+      })
+    } finally {
+      this.close()
+    }
   }
 
   /**
@@ -318,10 +352,26 @@ export class AsyncResult implements AsyncIterable<Row> {
    * const ids = await (await engine.execute('SELECT id FROM users')).scalars() // [1, 2, 3]
    * ```
    */
-  async scalars(options?: CancelOptions): Promise<unknown[]> {
-    const rows = await this.fetchall<Row>(options)
-    const key = this.#names[0] as string
-    return rows.map((row) => (Array.isArray(row) ? row[0] : row[key]))
+  scalars(options?: CancelOptions): Promise<unknown[]> {
+    return this.#read(options, async (cancel) => {
+      const values: unknown[] = []
+      let since = performance.now()
+      for (;;) {
+        const open = await this.#openBatch(cancel)
+        if (!open) return values
+        while (open.next < open.message.numRows) {
+          // The first column by position, as scalar(); in slices, as fetchall().
+          const to = Math.min(open.next + ROWS_PER_SLICE, open.message.numRows)
+          for (const value of open.decoder.column(0, open.next, to)) values.push(value)
+          open.next = to
+          if (performance.now() - since >= BUSY_MS) {
+            await yieldToEventLoop()
+            since = performance.now()
+            if (cancel?.error) throw cancel.error
+          }
+        }
+      }
+    })
   }
 
   /**

@@ -160,3 +160,89 @@ test('inside a transaction, a schema change by the same connection refreshes cac
   })
   await conn.close()
 })
+
+for (const native of ['off', 'auto'] as const) {
+  test(`inside a transaction, a schema another connection committed is what a read sees (native ${native})`, async () => {
+    const path = tempDbPath()
+    const engine = createEngine(`sqlite:///${path}`, { native })
+    const oracle = new Database(path)
+    try {
+      const [writer, reader] = [await engine.connect(), await engine.connect()]
+      await writer.exec('CREATE TABLE t (a, b); INSERT INTO t VALUES (1, 2)')
+      // The reader caches the statement and its column list.
+      assert.deepEqual(await (await reader.execute('SELECT * FROM t')).fetchall(), [{ a: 1, b: 2 }])
+      // A deferred BEGIN takes its snapshot at its first read, after the other connection's DDL.
+      await reader.execute('BEGIN')
+      await writer.exec(
+        "DROP TABLE t; CREATE TABLE t (x TEXT, y TEXT, z TEXT); INSERT INTO t VALUES ('p', 'q', 'r')",
+      )
+      const result = await reader.execute('SELECT * FROM t')
+      assert.deepEqual(result.keys(), ['x', 'y', 'z'])
+      assert.deepEqual(await result.fetchall(), oracle.prepare('SELECT * FROM t').all())
+      await reader.execute('COMMIT')
+
+      await reader.execute('BEGIN')
+      await writer.exec('ALTER TABLE t ADD COLUMN w')
+      assert.deepEqual(
+        await (await reader.execute('SELECT * FROM t')).fetchall(),
+        oracle.prepare('SELECT * FROM t').all(),
+      )
+      await reader.execute('COMMIT')
+    } finally {
+      await engine.dispose()
+      oracle.close()
+    }
+  })
+}
+
+test('scalar() and scalars() take the first column by position, as pluck() does, even when a later one shares its name', async () => {
+  const engine = tempEngine()
+  const oracle = new Database(':memory:')
+  for (const [sql, params] of [
+    ['SELECT 1 AS a, 2 AS a', []],
+    ['SELECT ?, ?, ?', [1, 'two', 3.5]],
+    ['SELECT x AS v, x * 10 AS v FROM (SELECT 1 AS x UNION ALL SELECT 2)', []],
+  ] as const) {
+    const statement = oracle.prepare(sql).pluck()
+    assert.equal(await (await engine.execute(sql, [...params])).scalar(), statement.get(...params), sql)
+    assert.deepEqual(await (await engine.execute(sql, [...params])).scalars(), statement.all(...params), sql)
+  }
+  oracle.close()
+})
+
+test("in intMode 'number', an integer beyond 2^53 fails the read that reaches its row, not the rows before it", async () => {
+  const engine = tempEngine()
+  await engine.exec('CREATE TABLE big (id INTEGER, v INTEGER, w INTEGER)')
+  await engine.executeMany('INSERT INTO big VALUES (?, ?, 1)', [
+    [1, 1],
+    [2, 2],
+    [3, 2n ** 53n],
+  ])
+  const result = await engine.execute('SELECT * FROM big ORDER BY id')
+  assert.deepEqual(await result.fetchone(), { id: 1, v: 1, w: 1 })
+  assert.deepEqual(await result.fetchmany(1), [{ id: 2, v: 2, w: 1 }])
+  await assert.rejects(
+    result.fetchone(),
+    (error: Error) => error instanceof RangeError && /"v"/.test(error.message),
+  )
+  await assert.rejects((await engine.execute('SELECT * FROM big')).fetchall(), RangeError)
+  // scalar() reads the first column of the first row only, as better-sqlite3's pluck().get().
+  assert.equal(await (await engine.execute('SELECT id, v FROM big ORDER BY id DESC')).scalar(), 3)
+  await assert.rejects((await engine.execute('SELECT v FROM big ORDER BY id DESC')).scalar(), RangeError)
+})
+
+test('a column named __proto__ sets the row as better-sqlite3 sets it: no own property, an object value becomes the prototype', async () => {
+  const engine = tempEngine()
+  const oracle = new Database(':memory:')
+  for (const sql of [
+    'SELECT 1 AS "__proto__", 2 AS b',
+    `SELECT x'0102' AS "__proto__", 2 AS b`,
+    `SELECT x'01' AS "__proto__", 2 AS b, 3 AS "__proto__"`,
+  ]) {
+    const [ours] = await (await engine.execute(sql)).fetchall()
+    const [theirs] = oracle.prepare(sql).all() as object[]
+    assert.deepEqual(Object.keys(ours as object), Object.keys(theirs as object), sql)
+    assert.deepEqual(Object.getPrototypeOf(ours), Object.getPrototypeOf(theirs), sql)
+  }
+  oracle.close()
+})

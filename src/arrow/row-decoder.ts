@@ -166,15 +166,26 @@ const builders = new Map<string, RowBuilder>()
 
 /**
  * A function building one row object from column arrays. Generated once per column list so V8
- * sees object literals of one shape; keys are JSON-quoted, so no name can inject code.
+ * sees object literals of one shape (string-literal keys, which V8 builds from one boilerplate);
+ * keys are JSON-quoted, so no name can inject code.
  */
 function objectRowBuilder(names: readonly string[]): RowBuilder {
   const key = JSON.stringify(names)
   let builder = builders.get(key)
   if (!builder) {
-    // Later duplicates overwrite earlier ones, as in better-sqlite3.
-    const fields = names.map((name, c) => `[${JSON.stringify(name)}]: c[${c}][i]`).join(', ')
-    builder = new Function('c', 'i', `return { ${fields} }`) as RowBuilder
+    // Later duplicates overwrite earlier ones, as in better-sqlite3. better-sqlite3 sets each
+    // value as an assignment would, so a column named __proto__ sets the row's prototype (when
+    // its value is an object) rather than an own property: assigned after the literal, where a
+    // "__proto__" key would do the same but may appear only once.
+    const fields = names.flatMap((name, c) =>
+      name === '__proto__' ? [] : [`${JSON.stringify(name)}: c[${c}][i]`],
+    )
+    const protos = names.flatMap((name, c) => (name === '__proto__' ? [`row.__proto__ = c[${c}][i]`] : []))
+    const body =
+      protos.length === 0
+        ? `return { ${fields.join(', ')} }`
+        : `const row = { ${fields.join(', ')} }; ${protos.join('; ')}; return row`
+    builder = new Function('c', 'i', body) as RowBuilder
     if (builders.size > 1000) builders.clear()
     builders.set(key, builder)
   }
@@ -201,6 +212,23 @@ export class RowDecoder {
 
   get numRows(): number {
     return this.#batch.numRows
+  }
+
+  /** Values of column `c` in rows [from, to) of the batch. */
+  column(c: number, from: number, to: number): unknown[] {
+    const values = new Array<unknown>(to - from)
+    decodeColumn(
+      this.#batch.buffer,
+      this.#bytes,
+      this.#batch.columns[c]!,
+      from,
+      to,
+      this.#intMode,
+      this.#names[c] ?? `column${c}`,
+      values,
+      this.#texts,
+    )
+    return values
   }
 
   /** Rows [from, to) of the batch. */

@@ -135,25 +135,36 @@ export class SqliteDriver implements Driver {
     // A cached statement's column list is read before it steps, and SQLite re-prepares a
     // statement for a new schema only when it steps: after any schema change (here or on another
     // connection) the cache starts over, so names and declared types come from the new schema.
-    // Only in autocommit mode: inside a transaction the probe's read would start the snapshot
-    // early and turn the transaction's first write into a read-then-write upgrade, which fails
-    // at once with SQLITE_BUSY in WAL mode when another writer committed meanwhile. There, only
-    // this connection can change what it sees, and its own DDL clears the cache (#forgetSchema).
-    // The probe runs only when another connection has committed since the last one (this
-    // connection's own DDL clears the cache itself: #forgetSchema, and `raw`).
-    const data = this.#db.inTransaction
-      ? this.#knownData
-      : (this.#native?.dataVersion() ?? (this.#dataVersion.get() as number))
-    if (data !== this.#knownData) {
-      this.#knownData = data
-      const schema = this.#schemaVersion.get() as bigint
-      if (schema !== this.#knownSchema) {
-        this.#statements.clear()
-        this.#knownSchema = schema
-      }
-    }
-    const cached = this.#statements.get(sql)
-    if (cached) return cached
+    // In autocommit mode the probe runs before every statement. Inside a transaction it runs only
+    // before a read-only statement: the probe's read starts the transaction's snapshot, which
+    // such a statement is about to start anyway, but before a write it would turn the write into
+    // a read-then-write upgrade, which fails at once with SQLITE_BUSY in WAL mode when another
+    // writer committed meanwhile. A deferred BEGIN takes its snapshot at its first read, so a
+    // schema another connection committed after the last probe is what that read will see.
+    const inTransaction = this.#db.inTransaction
+    if (!inTransaction) this.#probeSchema()
+    const statement = this.#statements.get(sql) ?? this.#prepareNew(sql)
+    if (inTransaction && statement.readonly && this.#probeSchema()) return this.#prepareNew(sql)
+    return statement
+  }
+
+  /**
+   * Clears the statement cache if the schema changed since the last probe; says whether it did.
+   * `PRAGMA data_version` moves when another connection commits, so the schema is read only
+   * then (this connection's own DDL clears the cache itself: #forgetSchema, and `raw`).
+   */
+  #probeSchema(): boolean {
+    const data = this.#native?.dataVersion() ?? (this.#dataVersion.get() as number)
+    if (data === this.#knownData) return false
+    this.#knownData = data
+    const schema = this.#schemaVersion.get() as bigint
+    if (schema === this.#knownSchema) return false
+    this.#statements.clear()
+    this.#knownSchema = schema
+    return true
+  }
+
+  #prepareNew(sql: string): Statement {
     // Integers come out as bigint so that INTEGER and REAL stay distinguishable (3 vs 3.0) and
     // values beyond 2^53 survive (rows, and a writer's lastInsertRowid); the main thread converts
     // them per the caller's intMode.
