@@ -234,21 +234,7 @@ export class RowDecoder {
   /** Rows [from, to) of the batch. */
   rows(from: number, to: number): Row[] {
     const count = to - from
-    const columns = this.#batch.columns.map((layout, c) => {
-      const values = new Array<unknown>(count)
-      decodeColumn(
-        this.#batch.buffer,
-        this.#bytes,
-        layout,
-        from,
-        to,
-        this.#intMode,
-        this.#names[c] ?? `column${c}`,
-        values,
-        this.#texts,
-      )
-      return values
-    })
+    const columns = this.#batch.columns.map((_, c) => this.column(c, from, to))
     const rows = new Array<Row>(count)
     if (this.#rowMode === 'array') {
       for (let i = 0; i < count; i++) rows[i] = columns.map((column) => column[i])
