@@ -246,3 +246,14 @@ test('a column named __proto__ sets the row as better-sqlite3 sets it: no own pr
   }
   oracle.close()
 })
+
+test('PRAGMA busy_timeout reports and sets the timeout, through execute and on the raw Database', async () => {
+  const engine = tempEngine({ busyTimeoutMs: 1234 })
+  const getter = writeModule('export function get(db) { return db.pragma("busy_timeout", { simple: true }) }')
+  assert.equal(await engine.scalar('PRAGMA busy_timeout'), 1234)
+  assert.equal(await engine.scalar('SELECT 1'), 1)
+  assert.equal(await engine.scalar('PRAGMA busy_timeout = 777'), 777)
+  assert.equal(await engine.scalar('SELECT 1'), 1)
+  assert.equal(await engine.scalar('pragma BUSY_TIMEOUT'), 777)
+  assert.equal(await engine.runInWorker(getter, 'get'), 777)
+})

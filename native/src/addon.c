@@ -238,7 +238,9 @@ static napi_value js_attach(napi_env env, napi_callback_info info) {
   }
   conn->db = db;
   conn->control = control;
-  sqlaio_busy_install(conn, busy_timeout_ms);
+  /* The timeout the connection has now (the option's, unless something set another). */
+  conn->busy_timeout_ms = busy_timeout_ms;
+  sqlaio_busy_take(conn);
   conn->refs = 1;
   conn->state = state;
   conn->next = state->conns;
@@ -573,6 +575,19 @@ static napi_value js_set_running(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* busyHandler(conn, lend): lends SQLite's own busy handler back (true) or takes it again (false). */
+static napi_value js_busy_handler(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  GET_ARGS(env, info, 2, argv);
+  Conn *conn = get_conn(env, argv[0]);
+  if (conn == NULL) return NULL;
+  bool lend = false;
+  NAPI_CALL(env, napi_get_value_bool(env, argv[1], &lend));
+  if (lend) sqlaio_busy_lend(conn);
+  else sqlaio_busy_take(conn);
+  return undefined(env);
+}
+
 NAPI_MODULE_INIT() {
   EnvState *state = calloc(1, sizeof *state);
   if (state == NULL) {
@@ -601,6 +616,7 @@ NAPI_MODULE_INIT() {
       {"finalize", NULL, js_finalize, NULL, NULL, NULL, napi_enumerable, NULL},
       {"interrupt", NULL, js_interrupt, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setRunning", NULL, js_set_running, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"busyHandler", NULL, js_busy_handler, NULL, NULL, NULL, napi_enumerable, NULL},
       {"adjustExternalMemory", NULL, sqlaio_js_adjust_external_memory, NULL, NULL, NULL, napi_enumerable, NULL},
       {"adviseHugePages", NULL, sqlaio_js_advise_huge_pages, NULL, NULL, NULL, napi_enumerable, NULL},
   };

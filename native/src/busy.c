@@ -9,6 +9,12 @@
  * only by the main thread). It sleeps in short steps so that either is noticed within ~10 ms.
  *
  * It runs on the worker's thread, inside a step, so it may use the connection freely.
+ *
+ * SQLite keeps the timeout it reports (PRAGMA busy_timeout) beside its own handler, and
+ * installing another handler sets it to 0. So around a statement that reads or sets the
+ * timeout, and around user code holding the raw Database, SQLite's handler is lent back with the
+ * timeout (sqlaio_busy_lend); the next statement takes it again with whatever timeout the
+ * connection then has (sqlaio_busy_take).
  */
 #include "sqlaio.h"
 
@@ -33,4 +39,18 @@ static int busy_wait(void *arg, int count) {
 void sqlaio_busy_install(Conn *conn, int timeout_ms) {
   conn->busy_timeout_ms = timeout_ms > 0 ? timeout_ms : 0;
   sqlite3_busy_handler(conn->db, busy_wait, conn);
+}
+
+void sqlaio_busy_lend(Conn *conn) {
+  sqlite3_busy_timeout(conn->db, conn->busy_timeout_ms);
+}
+
+void sqlaio_busy_take(Conn *conn) {
+  sqlite3_stmt *stmt = NULL;
+  int timeout_ms = conn->busy_timeout_ms;
+  if (sqlite3_prepare_v2(conn->db, "PRAGMA busy_timeout", -1, &stmt, NULL) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW)
+    timeout_ms = sqlite3_column_int(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlaio_busy_install(conn, timeout_ms);
 }

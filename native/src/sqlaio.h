@@ -296,5 +296,9 @@ void sqlaio_registry_publish_running(int32_t *control, int32_t request);
 
 /* Installs a busy handler like sqlite3_busy_timeout's that also gives up on interrupt or stop. */
 void sqlaio_busy_install(Conn *conn, int timeout_ms);
+/* Hands SQLite's own busy handler back, with the connection's timeout. */
+void sqlaio_busy_lend(Conn *conn);
+/* Installs the handler again, with the timeout SQLite's now has (a pragma may have set it). */
+void sqlaio_busy_take(Conn *conn);
 
 #endif

@@ -14,6 +14,7 @@ import { StatementCache } from './statement-cache.js'
 
 /** Statements that can change the schema (a script is checked anywhere, as it may hold several). */
 const DDL = /\b(CREATE|ALTER|DROP)\b/i
+const BUSY_TIMEOUT = /busy_timeout/i
 
 /** How many prepared statements a connection keeps. */
 const STATEMENT_CACHE_SIZE = 128
@@ -89,6 +90,8 @@ export class SqliteDriver implements Driver {
   #knownData = -1
   /** The native fast path for statements that return rows, once attached (see useNative). */
   #native: NativeReader | null = null
+  /** Whether SQLite's own busy handler is lent back (see #lendBusyHandler). */
+  #busyHandlerLent = false
 
   constructor(options: SqliteOpenOptions) {
     this.#db = new Database(options.filename, {
@@ -121,9 +124,31 @@ export class SqliteDriver implements Driver {
   }
 
   get raw(): Database.Database {
-    // Whoever takes the raw connection (setup, runInWorker) may change the schema on it.
+    // Whoever takes the raw connection (setup, runInWorker) may change the schema on it, and
+    // read or set its busy timeout.
     this.#knownData = -1
+    this.#lendBusyHandler()
     return this.#db
+  }
+
+  /**
+   * Before SQL that may read or set the busy timeout (or user code with the raw Database), the
+   * native path hands SQLite its own busy handler back, so that PRAGMA busy_timeout reports and
+   * sets the timeout as on a plain better-sqlite3 Database; the next other statement takes the
+   * stop-aware handler again, with whatever timeout the connection then has.
+   */
+  #lendBusyHandler(): void {
+    if (!this.#native || this.#busyHandlerLent) return
+    this.#native.busyHandler(true)
+    this.#busyHandlerLent = true
+  }
+
+  #busyHandlerFor(sql: string): void {
+    if (BUSY_TIMEOUT.test(sql)) this.#lendBusyHandler()
+    else if (this.#busyHandlerLent) {
+      this.#native?.busyHandler(false)
+      this.#busyHandlerLent = false
+    }
   }
 
   /** Steps statements that return rows through the native addon from now on. */
@@ -132,6 +157,7 @@ export class SqliteDriver implements Driver {
   }
 
   #prepare(sql: string): Statement {
+    this.#busyHandlerFor(sql)
     // A cached statement's column list is read before it steps, and SQLite re-prepares a
     // statement for a new schema only when it steps: after any schema change (here or on another
     // connection) the cache starts over, so names and declared types come from the new schema.
@@ -219,6 +245,7 @@ export class SqliteDriver implements Driver {
   }
 
   exec(sql: string): void {
+    this.#busyHandlerFor(sql)
     this.#db.exec(sql)
     this.#forgetSchema(sql)
   }

@@ -109,6 +109,11 @@ export class NativeReader {
     return this.#run(sql, (handle) => this.#addon.runPacked(handle, new Uint8Array(sets.buffer), sets.count))
   }
 
+  /** See NativeAddon.busyHandler. */
+  busyHandler(lend: boolean): void {
+    this.#addon.busyHandler(this.#connection, lend)
+  }
+
   /** `PRAGMA data_version`, read by the addon (the driver asks before every statement). */
   dataVersion(): number {
     return this.#addon.dataVersion(this.#connection)

@@ -97,6 +97,12 @@ export interface NativeAddon {
   /** Publishes the request the worker runs (0: none) in its runningId, under the registry mutex. */
   setRunning(connection: NativeConnection, requestId: number): void
   /**
+   * Lends SQLite's own busy handler back, with the connection's timeout (`lend` true), or takes
+   * the stop-aware one again with the timeout the connection then has (false). SQLite reports
+   * the timeout (PRAGMA busy_timeout) only while its own handler is installed.
+   */
+  busyHandler(connection: NativeConnection, lend: boolean): void
+  /**
    * Reports `bytes` more (or, negative, fewer) bytes of memory kept alive by JS objects of this
    * thread (napi_adjust_external_memory), so that V8 collects them when they pile up. Returns the
    * thread's total.
