@@ -257,3 +257,37 @@ test('PRAGMA busy_timeout reports and sets the timeout, through execute and on t
   assert.equal(await engine.scalar('pragma BUSY_TIMEOUT'), 777)
   assert.equal(await engine.runInWorker(getter, 'get'), 777)
 })
+
+test('a string parameter with an unpaired surrogate binds as better-sqlite3 binds it, alone and packed in executeMany', async () => {
+  const engine = tempEngine()
+  const oracle = new Database(':memory:')
+  const values = [
+    '\uD800x',
+    'a\uDFFFb',
+    '\uDBFF',
+    'x\uDC00\uD800',
+    '\uD83D\uD83D\uDE00',
+    'ok \uD83D\uDE00',
+    '\uFFFD',
+  ]
+  for (const value of values) {
+    assert.equal(
+      await engine.scalar('SELECT hex(?)', [value]),
+      oracle.prepare('SELECT hex(?)').pluck().get(value),
+    )
+    assert.equal(
+      await engine.scalar('SELECT :v', { v: value }),
+      oracle.prepare('SELECT :v').pluck().get({ v: value }),
+    )
+  }
+  // 64 sets: packed into shared memory (and bound in C on the native path).
+  const sets = Array.from({ length: 64 }, (_, i) => [i, values[i % values.length]!])
+  await engine.exec('CREATE TABLE t (i INTEGER, s TEXT)')
+  oracle.exec('CREATE TABLE t (i INTEGER, s TEXT)')
+  await engine.executeMany('INSERT INTO t VALUES (?, ?)', sets)
+  const insert = oracle.prepare('INSERT INTO t VALUES (?, ?)')
+  for (const set of sets) insert.run(...set)
+  const read = 'SELECT i, hex(s) AS h, s FROM t ORDER BY i'
+  assert.deepEqual(await (await engine.execute(read)).fetchall(), oracle.prepare(read).all())
+  oracle.close()
+})

@@ -73,6 +73,86 @@ int sqlaio_byte_view(napi_env env, napi_value value, void **data, size_t *bytes)
 }
 
 /* Binds one value at `index`. Returns 1, or 0 with an exception pending. */
+
+/*
+ * UTF-16 code units as WTF-8: UTF-8, except that an unpaired surrogate is written as the
+ * three-byte form of its code unit, as V8 writes strings for better-sqlite3's bindings. `unit(i)`
+ * reads unit i. `out` has room for 3 bytes per unit; returns the bytes written.
+ */
+static size_t wtf8_of_units(const void *units, size_t n, uint32_t (*unit)(const void *, size_t), char *out) {
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint32_t c = unit(units, i);
+    if (c >= 0xD800 && c <= 0xDBFF && i + 1 < n) {
+      uint32_t low = unit(units, i + 1);
+      if (low >= 0xDC00 && low <= 0xDFFF) {
+        c = 0x10000 + ((c - 0xD800) << 10) + (low - 0xDC00);
+        i++;
+      }
+    }
+    if (c < 0x80) {
+      out[o++] = (char)c;
+    } else if (c < 0x800) {
+      out[o++] = (char)(0xC0 | (c >> 6));
+      out[o++] = (char)(0x80 | (c & 0x3F));
+    } else if (c < 0x10000) {
+      out[o++] = (char)(0xE0 | (c >> 12));
+      out[o++] = (char)(0x80 | ((c >> 6) & 0x3F));
+      out[o++] = (char)(0x80 | (c & 0x3F));
+    } else {
+      out[o++] = (char)(0xF0 | (c >> 18));
+      out[o++] = (char)(0x80 | ((c >> 12) & 0x3F));
+      out[o++] = (char)(0x80 | ((c >> 6) & 0x3F));
+      out[o++] = (char)(0x80 | (c & 0x3F));
+    }
+  }
+  return o;
+}
+
+static uint32_t native_unit(const void *units, size_t i) {
+  return ((const char16_t *)units)[i];
+}
+
+static uint32_t little_endian_unit(const void *units, size_t i) {
+  const uint8_t *bytes = units;
+  return (uint32_t)bytes[2 * i] | ((uint32_t)bytes[2 * i + 1] << 8);
+}
+
+/* Whether UTF-8 `text` holds U+FFFD (EF BF BD). */
+static int has_replacement_character(const char *text, size_t length) {
+  const unsigned char *at = (const unsigned char *)text;
+  const unsigned char *end = at + length;
+  while ((at = memchr(at, 0xEF, (size_t)(end - at))) != NULL) {
+    if (end - at >= 3 && at[1] == 0xBF && at[2] == 0xBD) return 1;
+    at++;
+  }
+  return 0;
+}
+
+/* A JS string as malloc'd WTF-8 in *text (*length bytes); 0 with an exception pending on failure. */
+static int wtf8_of_string(napi_env env, napi_value value, char **text, size_t *length) {
+  size_t units;
+  NAPI_OR_RETURN(env, napi_get_value_string_utf16(env, value, NULL, 0, &units), 0);
+  char16_t *utf16 = malloc((units + 1) * sizeof *utf16);
+  *text = malloc(3 * units + 1);
+  if (utf16 == NULL || *text == NULL) {
+    free(utf16);
+    free(*text);
+    *text = NULL;
+    return sqlaio_bind_failed(env, SQLITE_NOMEM);
+  }
+  if (napi_get_value_string_utf16(env, value, utf16, units + 1, &units) != napi_ok) {
+    free(utf16);
+    free(*text);
+    *text = NULL;
+    sqlaio_throw_napi(env, "napi_get_value_string_utf16");
+    return 0;
+  }
+  *length = wtf8_of_units(utf16, units, native_unit, *text);
+  free(utf16);
+  return 1;
+}
+
 static int bind_value(napi_env env, sqlite3_stmt *handle, int index, napi_value value) {
   napi_valuetype type;
   NAPI_OR_RETURN(env, napi_typeof(env, value, &type), 0);
@@ -101,6 +181,13 @@ static int bind_value(napi_env env, sqlite3_stmt *handle, int index, napi_value 
         free(text);
         sqlaio_throw_napi(env, "napi_get_value_string_utf8");
         return 0;
+      }
+      /* N-API writes an unpaired surrogate as U+FFFD; better-sqlite3 binds it as WTF-8. Only a
+         string with a U+FFFD in it may have had one: that string is read again as UTF-16. */
+      if (has_replacement_character(text, length)) {
+        free(text);
+        text = NULL;
+        if (!wtf8_of_string(env, value, &text, &length)) return 0;
       }
       /* SQLITE_TRANSIENT: SQLite copies the text, so the buffer is ours to free right away. */
       status = sqlite3_bind_text64(handle, index, text, length, SQLITE_TRANSIENT, SQLITE_UTF8);
@@ -218,7 +305,8 @@ int sqlaio_bind(napi_env env, sqlite3_stmt *handle, napi_value params) {
 #error "packed parameters are little-endian; this host is not"
 #endif
 
-enum { PACKED_NULL = 0, PACKED_NUMBER = 1, PACKED_BIGINT = 2, PACKED_STRING = 3, PACKED_BYTES = 4 };
+/* Value tags of src/thread/codec.ts (PACKED_UTF16: a string with an unpaired surrogate, as UTF-16LE). */
+enum { PACKED_NULL = 0, PACKED_NUMBER = 1, PACKED_BIGINT = 2, PACKED_STRING = 3, PACKED_BYTES = 4, PACKED_UTF16 = 5 };
 
 static int packed_malformed(napi_env env) {
   napi_throw_error(env, NULL, "sqlaio native: packed parameters are malformed");
@@ -254,6 +342,7 @@ static int take_value(PackedReader *r, uint8_t *tag, const uint8_t **payload, ui
       return take(r, 8, payload);
     case PACKED_STRING:
     case PACKED_BYTES:
+    case PACKED_UTF16:
       return take_u32(r, length) && take(r, *length, payload);
     default:
       return 0;
@@ -282,6 +371,14 @@ static int bind_packed_value(napi_env env, sqlite3_stmt *handle, int index, uint
     case PACKED_BYTES:
       status = sqlite3_bind_blob64(handle, index, length ? payload : (const void *)"", length, SQLITE_TRANSIENT);
       break;
+    case PACKED_UTF16: {
+      char *text = malloc(3 * (length / 2) + 1);
+      if (text == NULL) return sqlaio_bind_failed(env, SQLITE_NOMEM);
+      size_t bytes = wtf8_of_units(payload, length / 2, little_endian_unit, text);
+      status = sqlite3_bind_text64(handle, index, text, bytes, SQLITE_TRANSIENT, SQLITE_UTF8);
+      free(text);
+      break;
+    }
     default:
       status = sqlite3_bind_null(handle, index);
   }

@@ -150,6 +150,11 @@ enum Value {
   BigInt = 2,
   String = 3,
   Bytes = 4,
+  /**
+   * A string with an unpaired surrogate, as its UTF-16LE code units: UTF-8 cannot carry one
+   * (it would arrive as U+FFFD), and better-sqlite3 binds it as it is (WTF-8).
+   */
+  Utf16 = 5,
 }
 
 const I64_MIN = -(2n ** 63n)
@@ -162,8 +167,13 @@ function encodeValue(e: Encoder, value: unknown): boolean {
     e.u8(Value.Number)
     e.f64(value)
   } else if (typeof value === 'string') {
-    e.u8(Value.String)
-    e.str(value)
+    if (value.isWellFormed()) {
+      e.u8(Value.String)
+      e.str(value)
+    } else {
+      e.u8(Value.Utf16)
+      e.raw(Buffer.from(value, 'utf16le'))
+    }
   } else if (typeof value === 'bigint') {
     // Out of int64 the worker's driver must see the value itself (to report its own error).
     if (value < I64_MIN || value > I64_MAX) return false
@@ -188,6 +198,10 @@ function decodeValue(d: Decoder): BoundValue {
       return d.str()
     case Value.Bytes:
       return d.raw()
+    case Value.Utf16: {
+      const units = d.raw()
+      return Buffer.from(units.buffer, units.byteOffset, units.byteLength).toString('utf16le')
+    }
   }
 }
 
