@@ -137,6 +137,17 @@ test('missing named parameters reject with a RangeError naming the parameter', a
   await assertHealthy(conn)
   await assert.rejects(conn.execute('SELECT ?', { a: 1 }), (error: unknown) => error instanceof Error)
   await assertHealthy(conn)
+  // An empty object is named parameters too, as in better-sqlite3: the missing one is named.
+  await assert.rejects(conn.execute('SELECT :a', {}), /RangeError: Missing named parameter "a"/)
+  await conn.exec('CREATE TEMP TABLE named_sets (a)')
+  for (const sets of [[{}], Array.from({ length: 40 }, () => ({}))]) {
+    await assert.rejects(
+      conn.executeMany('INSERT INTO named_sets VALUES (:a)', sets),
+      /RangeError: Missing named parameter "a"/,
+    )
+  }
+  assert.equal(await conn.scalar('SELECT 1', {}), 1)
+  await assertHealthy(conn)
   await conn.close()
 })
 

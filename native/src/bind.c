@@ -265,29 +265,24 @@ int sqlaio_bind(napi_env env, sqlite3_stmt *handle, napi_value params) {
       napi_throw_type_error(env, NULL, "sqlaio native: params must be an array or an object");
       return 0;
     }
-    napi_value keys;
-    uint32_t key_count;
-    NAPI_OR_RETURN(env, napi_get_property_names(env, params, &keys), 0);
-    NAPI_OR_RETURN(env, napi_get_array_length(env, keys, &key_count), 0);
-    if (key_count > 0) {
-      bound_object = 1;
-      for (int i = 1; i <= expected; i++) {
-        const char *name = sqlite3_bind_parameter_name(handle, i);
-        if (name == NULL) continue;
-        napi_value key, value;
-        bool has = false;
-        NAPI_OR_RETURN(env, napi_create_string_utf8(env, name + 1, NAPI_AUTO_LENGTH, &key), 0);
-        NAPI_OR_RETURN(env, napi_has_own_property(env, params, key, &has), 0);
-        if (!has) {
-          char message[256];
-          snprintf(message, sizeof message, "Missing named parameter \"%s\"", name + 1);
-          napi_throw_range_error(env, NULL, message);
-          return 0;
-        }
-        NAPI_OR_RETURN(env, napi_get_property(env, params, key, &value), 0);
-        if (!bind_value(env, handle, i, value)) return 0;
-        bound++;
+    /* Any object, even an empty one, is the named parameters (as in better-sqlite3). */
+    bound_object = 1;
+    for (int i = 1; i <= expected; i++) {
+      const char *name = sqlite3_bind_parameter_name(handle, i);
+      if (name == NULL) continue;
+      napi_value key, value;
+      bool has = false;
+      NAPI_OR_RETURN(env, napi_create_string_utf8(env, name + 1, NAPI_AUTO_LENGTH, &key), 0);
+      NAPI_OR_RETURN(env, napi_has_own_property(env, params, key, &has), 0);
+      if (!has) {
+        char message[256];
+        snprintf(message, sizeof message, "Missing named parameter \"%s\"", name + 1);
+        napi_throw_range_error(env, NULL, message);
+        return 0;
       }
+      NAPI_OR_RETURN(env, napi_get_property(env, params, key, &value), 0);
+      if (!bind_value(env, handle, i, value)) return 0;
+      bound++;
     }
   }
   return sqlaio_check_bound(env, handle, bound, bound_object);
@@ -408,7 +403,6 @@ int sqlaio_bind_packed(napi_env env, sqlite3_stmt *handle, PackedReader *r) {
     if (!take_u32(r, &name_length) || !take(r, name_length, &name) || !take_value(r, &tag, &payload, &length))
       return packed_malformed(env);
   }
-  if (count == 0) return sqlaio_check_bound(env, handle, 0, 0);
   const uint8_t *set_end = r->at;
   int expected = sqlite3_bind_parameter_count(handle);
   int bound = 0;

@@ -36,8 +36,9 @@ interface ReaderShape {
 
 /** Calls `fn` with the parameters spread the way better-sqlite3 expects them. */
 function withParams<T>(params: BoundParams, fn: (...args: unknown[]) => T): T {
-  if (Array.isArray(params)) return params.length === 0 ? fn() : fn(params)
-  return Object.keys(params).length === 0 ? fn() : fn(params)
+  // An object, even an empty one, is bound as named parameters: better-sqlite3 then reports a
+  // missing one by name.
+  return Array.isArray(params) && params.length === 0 ? fn() : fn(params)
 }
 
 class SqliteCursor implements RowCursor {
