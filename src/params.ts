@@ -87,7 +87,10 @@ export function bindParams(params: unknown, where: Where): BoundParams {
     return bound
   }
   if (typeof params !== 'object' || params instanceof Uint8Array) {
-    throw new TypeError(`${describe(where)}: params must be an array or an object, got ${typeof params}`)
+    const got = params instanceof Uint8Array ? params.constructor.name : typeof params
+    throw new TypeError(
+      `${describe(where)}: params must be an array or an object of named values, got ${got} (wrap a single value in an array)`,
+    )
   }
   const named: Record<string, BoundValue> = {}
   for (const [key, value] of Object.entries(params)) {
