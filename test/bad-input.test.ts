@@ -458,3 +458,11 @@ test('a burst of bad calls interleaved with good ones: every good call gets its 
   await assertHealthy(conn)
   await conn.close()
 })
+
+test('params that are neither an array nor an object reject with a TypeError naming what they are', async () => {
+  const { conn } = await fixture()
+  await assert.rejects(conn.execute('SELECT ?', 5 as never), /TypeError: .*got number/)
+  await assert.rejects(conn.execute('SELECT ?', Buffer.from('x') as never), /TypeError: .*got Buffer/)
+  await assertHealthy(conn)
+  await conn.close()
+})
