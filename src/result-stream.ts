@@ -122,7 +122,12 @@ export class ResultStream implements ReplyListener {
         }
         return batch
       }
-      if (this.#failure) throw this.#failure
+      if (this.#failure) {
+        // The statement failed: nothing more will come, so the result is over (closed, with
+        // its buffers given back); every later read rejects with the same error.
+        if (this.#done) this.close()
+        throw this.#failure
+      }
       if (this.#done) {
         // Exhausted: release everything, as a DB-API cursor does once its rows run out, but
         // keep answering reads with "no more rows" (a soft close, not an error).

@@ -18,7 +18,7 @@ import {
   Utf8,
 } from 'apache-arrow'
 import { type BatchMessage, ColumnKind, type ColumnLayout } from '../thread/protocol.js'
-import { typedColumnData } from './typed-data.js'
+import { typedColumnData, typeOfDesc } from './typed-data.js'
 
 /** Union type codes are the ColumnKind numbers of the children, in this order. */
 const UNION_CHILD_KINDS = [
@@ -114,7 +114,14 @@ function columnData(buffer: SharedArrayBuffer, layout: ColumnLayout): Data {
 /** The schema of batches laid out as `columns` (the types alone: no buffer is read). */
 export function schemaOf(names: readonly string[], columns: readonly ColumnLayout[]): Schema {
   return new Schema(
-    columns.map((layout, i) => new Field(names[i] ?? `column${i}`, arrowType(layout.kind), true)),
+    columns.map(
+      (layout, i) =>
+        new Field(
+          names[i] ?? `column${i}`,
+          layout.kind === ColumnKind.Arrow ? typeOfDesc(layout.type!) : arrowType(layout.kind),
+          true,
+        ),
+    ),
   )
 }
 

@@ -22,6 +22,7 @@ import {
   makeData,
   TimeMicrosecond,
   TimestampMicrosecond,
+  Uint32,
   Utf8,
 } from 'apache-arrow'
 import type { ArrowTypeDesc, ColumnLayout } from '../thread/protocol.js'
@@ -33,6 +34,8 @@ export function typeOfDesc(desc: ArrowTypeDesc): DataType {
       return new Bool()
     case 'int':
       return desc.bits === 16 ? new Int16() : desc.bits === 32 ? new Int32() : new Int64()
+    case 'uint32':
+      return new Uint32()
     case 'float':
       return desc.bits === 32 ? new Float32() : new Float64()
     case 'utf8':

@@ -15,7 +15,7 @@ const INT64_MAX = 0x7fffffffffffffffn
 const INT64_MIN = -0x8000000000000000n
 
 function float32(value: number): number {
-  if (!Number.isFinite(value)) return value
+  if (!Number.isFinite(value) || value === 0) return value
   for (let digits = 1; digits < 10; digits++) {
     const shortest = Number(value.toPrecision(digits))
     if (Math.fround(shortest) === value) return shortest
@@ -105,6 +105,10 @@ export function typedGetter(
       case 'bool': {
         const bits = new Uint8Array(buffer, values, layout.valuesBytes)
         return (i) => (bits[i >> 3]! & (1 << (i & 7))) !== 0
+      }
+      case 'uint32': {
+        const a = new Uint32Array(buffer, values, n)
+        return (i) => a[i]
       }
       case 'int': {
         if (desc.bits === 16) {

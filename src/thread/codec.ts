@@ -435,6 +435,7 @@ const TYPE_IDS = [
   'time64',
   'interval',
   'list',
+  'uint32',
 ] as const
 
 const UTF8_HINTS = [undefined, 'json', 'time'] as const
@@ -469,6 +470,8 @@ function decodeType(d: Decoder): ArrowTypeDesc | undefined {
   switch (id) {
     case null:
       return undefined
+    case 'uint32':
+      return { id }
     case 'int':
       return { id, bits: d.u8() as 16 | 32 | 64 }
     case 'float':

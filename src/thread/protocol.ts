@@ -122,6 +122,8 @@ export enum ColumnKind {
 export type ArrowTypeDesc =
   | { id: 'bool' }
   | { id: 'int'; bits: 16 | 32 | 64 }
+  /** Unsigned 32-bit integers (PostgreSQL's oid), numbers in rows whatever the intMode. */
+  | { id: 'uint32' }
   | { id: 'float'; bits: 32 | 64 }
   | { id: 'utf8'; hint?: 'json' | 'time' }
   | { id: 'binary' }

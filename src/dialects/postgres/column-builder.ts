@@ -17,6 +17,7 @@ export function fixedWidth(desc: ArrowTypeDesc): number {
     case 'float':
       return desc.bits / 8
     case 'date32':
+    case 'uint32':
       return 4
     case 'timestamp':
     case 'time64':

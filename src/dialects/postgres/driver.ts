@@ -418,7 +418,9 @@ class PortalCursor implements RowCursor, PortalEvents {
   readonly #reject: (error: unknown) => void
 
   get done(): boolean {
-    return this.#ended && this.#queue.length === 0
+    // A portal that failed is not done until its error has been taken (by the nextBatch after
+    // its last batch): an error the server sends after some rows fails the result.
+    return this.#ended && this.#queue.length === 0 && (this.#error === null || this.#closed)
   }
 
   /** Tracks the portal's failure (its success is `end`). */

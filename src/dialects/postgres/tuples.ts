@@ -66,10 +66,8 @@ export class TupleDecoder {
     for (const builder of this.#builders) this.#pool.give(builder)
   }
 
-  /** Rows decoded into the batch under construction. */
-  get rows(): number {
-    return this.#builders[0]?.length ?? 0
-  }
+  /** Rows decoded into the batch under construction (counted: a row may have no columns). */
+  rows = 0
 
   /** Decodes the row in `buf[start, end)`, emitting the batch when it is full. */
   row(buf: Buffer, start: number, end: number): void {
@@ -88,7 +86,7 @@ export class TupleDecoder {
       }
     }
     if (at !== end) throw new Error(`a row has ${end - at} bytes beyond its ${columns} fields`)
-    if (this.rows >= this.#batchRows) this.#onBatch(this.finish())
+    if (++this.rows >= this.#batchRows) this.#onBatch(this.finish())
   }
 
   /** Finishes the batch under construction (possibly empty) into a region of shared memory. */
@@ -107,6 +105,7 @@ export class TupleDecoder {
       builder.reset()
     }
     this.emitted++
+    this.rows = 0
     return { buffer, bytes: Math.max(size, 8), numRows, columns, lease }
   }
 }

@@ -7,6 +7,7 @@
  * | PostgreSQL                       | Arrow                                   |
  * |----------------------------------|-----------------------------------------|
  * | int2 / int4 / int8               | Int16 / Int32 / Int64                   |
+ * | oid                              | Uint32                                  |
  * | float4 / float8                  | Float32 / Float64                       |
  * | numeric(p, s), p ≤ 38            | Decimal128(p, s)                        |
  * | numeric (no typmod, or p > 38)   | Utf8 (text form)                        |
@@ -47,6 +48,10 @@ const int32: Decode = (b, buf, off) => {
   const at = b.fixed()
   b.view.setInt32(at, buf.readInt32BE(off), true)
 }
+const oid: Decode = (b, buf, off) => {
+  const at = b.fixed()
+  b.view.setUint32(at, buf.readUInt32BE(off), true)
+}
 const int64: Decode = (b, buf, off) => {
   const at = b.fixed()
   b.view.setUint32(at, buf.readUInt32BE(off + 4), true)
@@ -82,10 +87,16 @@ const time: Decode = (b, buf, off) => {
 }
 /** Wire: Int64 µs, Int32 days, Int32 months. Arrow: Int32 months, Int32 days, Int64 ns. */
 const interval: Decode = (b, buf, off) => {
+  const ns = buf.readBigInt64BE(off) * 1000n
+  if (ns > INT64_MAX || ns < INT64_MIN) {
+    throw new RangeError(
+      `an interval whose time part is ${ns / 3_600_000_000_000n} hours is beyond Arrow's MonthDayNano (±2^63 ns, about 2,562,047 hours): cast the column to text`,
+    )
+  }
   const at = b.fixed()
   b.view.setInt32(at, buf.readInt32BE(off + 12), true)
   b.view.setInt32(at + 4, buf.readInt32BE(off + 8), true)
-  b.view.setBigInt64(at + 8, buf.readBigInt64BE(off) * 1000n, true)
+  b.view.setBigInt64(at + 8, ns, true)
 }
 const uuid: Decode = (b, buf, off) => {
   const hex = buf.toString('hex', off, off + 16)
@@ -138,6 +149,7 @@ const SCALARS: Record<number, PgType> = {
   20: { desc: { id: 'int', bits: 64 }, decode: int64 },
   21: { desc: { id: 'int', bits: 16 }, decode: int16 },
   23: { desc: { id: 'int', bits: 32 }, decode: int32 },
+  26: { desc: { id: 'uint32' }, decode: oid },
   25: { desc: { id: 'utf8' }, decode: bytes },
   114: { desc: { id: 'utf8', hint: 'json' }, decode: bytes },
   700: { desc: { id: 'float', bits: 32 }, decode: float32 },
@@ -157,8 +169,8 @@ const SCALARS: Record<number, PgType> = {
 const ARRAYS: Record<number, number> = {
   1000: 16,
   1001: 17,
-  1003: 19,
   1016: 20,
+  1028: 26,
   1005: 21,
   1007: 23,
   1009: 25,
@@ -178,11 +190,15 @@ const ARRAYS: Record<number, number> = {
 }
 
 function numericType(typmod: number): PgType {
-  // typmod = ((precision << 16) | scale) + 4; -1 when the column has none.
+  // typmod = ((precision << 16) | (scale & 0x7ff)) + 4, the scale an 11-bit signed number
+  // (negative since PostgreSQL 15); -1 when the column has none. A negative scale keeps the text
+  // form, as `pg` shows it.
   if (typmod >= 4) {
     const precision = ((typmod - 4) >> 16) & 0xffff
-    const scale = (typmod - 4) & 0xffff
-    if (precision <= 38) return { desc: { id: 'decimal', precision, scale }, decode: numericDecimal(scale) }
+    const scale = ((((typmod - 4) & 0x7ff) ^ 0x400) - 0x400) | 0
+    if (precision <= 38 && scale >= 0) {
+      return { desc: { id: 'decimal', precision, scale }, decode: numericDecimal(scale) }
+    }
   }
   return { desc: { id: 'utf8' }, decode: numericUtf8 }
 }

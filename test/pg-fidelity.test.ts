@@ -1,0 +1,95 @@
+/**
+ * PostgreSQL results against `pg` on the same server, for cases a sweep of hand-written SQL
+ * found wrong: an error the server sends after some rows, schemas of typed columns, results
+ * without columns or rows, and the types whose decoding differed (float4 -0, numeric with a
+ * negative scale, oid, name[], intervals beyond MonthDayNano).
+ */
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { DatabaseError } from '../src/index.js'
+import { pgEngine, pgSchema } from './pg-helpers.js'
+
+const { url, client } = pgSchema('fidelity')
+
+test('an error the server sends after some rows fails the read, whichever read and batch size', async () => {
+  const engine = pgEngine(url)
+  const failing = [
+    ['SELECT x, 1 / (x - 5) AS q FROM generate_series(1, 10) x', 2],
+    ['SELECT x, 1 / (x - 41) AS q FROM generate_series(1, 100) x', 20],
+    ['SELECT x, 1 / (x - 41) AS q FROM generate_series(1, 100) x', 3],
+  ] as const
+  for (const [sql, batchRows] of failing) {
+    for (const read of ['fetchall', 'toArrow', 'iterate'] as const) {
+      const result = await engine.execute(sql, [], { batchRows })
+      const all = async (): Promise<unknown> => {
+        if (read !== 'iterate') return result[read]()
+        for await (const _ of result);
+      }
+      await assert.rejects(
+        all(),
+        (error: unknown) => error instanceof DatabaseError && error.code === '22012',
+      )
+      assert.equal(result.closed, true, `${read} ${sql} ${batchRows}`)
+    }
+  }
+  assert.equal(await engine.scalar('SELECT 41'), 41)
+})
+
+test('typed columns have a schema; toArrow() and column() of no rows are empty, typed', async () => {
+  const engine = pgEngine(url)
+  const result = await engine.execute("SELECT 1::int4 AS a, 'x'::text AS b, ARRAY[1.5::float8] AS c")
+  assert.deepEqual(
+    result.schema.fields.map((field) => String(field.type)),
+    ['Int32', 'Utf8', 'List<Float64>'],
+  )
+  result.close()
+  const empty = await (await engine.execute('SELECT 1::int4 AS a WHERE false')).toArrow()
+  assert.equal(empty.numRows, 0)
+  assert.equal(String(empty.schema.fields[0]!.type), 'Int32')
+  assert.equal((await (await engine.execute('SELECT 1::int4 AS a WHERE false')).column('a')).length, 0)
+  const drained = await engine.execute('SELECT 1::int4 AS a')
+  await drained.fetchall()
+  assert.equal((await drained.toArrow()).numRows, 0)
+})
+
+test('rows without columns are rows, as pg gives them', async () => {
+  const engine = pgEngine(url)
+  for (const sql of ['SELECT FROM generate_series(1, 5)', 'SELECT']) {
+    assert.deepEqual(await (await engine.execute(sql)).fetchall(), (await client().query(sql)).rows)
+    const arrays = await (await engine.execute(sql, [], { rowMode: 'array' })).fetchall()
+    assert.deepEqual(arrays, (await client().query({ text: sql, rowMode: 'array' })).rows)
+  }
+})
+
+test('float4 -0, numeric with a negative scale, oid and name[] read as pg reads them', async () => {
+  const engine = pgEngine(url, { intMode: 'bigint' })
+  for (const sql of [
+    "SELECT '-0'::float4 AS v",
+    "SELECT ARRAY['-0'::float4, 1.5] AS v",
+    'SELECT 123::numeric(5, -2) AS v',
+    'SELECT 0.00012::numeric(3, 5) AS v',
+    'SELECT 4294967295::oid AS v',
+    'SELECT ARRAY[1, 2, NULL]::oid[] AS v',
+    "SELECT oid AS v FROM pg_class WHERE relname = 'pg_class'",
+    "SELECT ARRAY['pg', 'x']::name[] AS v",
+  ]) {
+    const [ours] = (await (await engine.execute(sql)).fetchall()) as { v: unknown }[]
+    const [theirs] = (await client().query(sql)).rows as { v: unknown }[]
+    assert.deepStrictEqual(ours!.v, theirs!.v, sql)
+  }
+  const table = await (await engine.execute('SELECT 7::oid AS v')).toArrow()
+  assert.equal(String(table.schema.fields[0]!.type), 'Uint32')
+})
+
+test('an interval beyond MonthDayNano fails with a RangeError saying what to do; the connection goes on', async () => {
+  const engine = pgEngine(url)
+  const conn = await engine.connect()
+  assert.deepEqual(await conn.scalar("SELECT '2000000 hours'::interval"), { hours: 2000000 })
+  // The first batch comes with the statement's start: execute() itself may be what rejects.
+  await assert.rejects(
+    async () => (await conn.execute("SELECT '3000000 hours'::interval AS v")).fetchall(),
+    (error: unknown) => error instanceof RangeError && /cast the column to text/.test(error.message),
+  )
+  assert.equal(await conn.scalar("SELECT '3000000 hours'::interval::text"), '3000000:00:00')
+  await conn.close()
+})
