@@ -462,9 +462,7 @@ static napi_value js_run_packed(napi_env env, napi_callback_info info) {
   PackedReader sets = {data, (const uint8_t *)data + length};
   int64_t changes = 0;
   if (!sqlaio_run_packed(env, stmt, &sets, count, &changes)) return NULL;
-  napi_value out;
-  NAPI_CALL(env, napi_create_int64(env, changes, &out));
-  return out;
+  return sqlaio_number(env, changes);
 }
 
 /*
@@ -491,9 +489,7 @@ static napi_value js_run_arrow(napi_env env, napi_callback_info info) {
   int ok = sqlaio_run_arrow(env, stmt, columns, count, rows, by_name ? argv[3] : NULL, &changes);
   free(columns);
   if (!ok) return NULL;
-  napi_value out;
-  NAPI_CALL(env, napi_create_int64(env, changes, &out));
-  return out;
+  return sqlaio_number(env, changes);
 }
 
 /*
@@ -513,9 +509,7 @@ static napi_value js_data_version(napi_env env, napi_callback_info info) {
     sqlaio_throw_sqlite(env, sqlite3_extended_errcode(conn->db), sqlite3_errmsg(conn->db));
     return NULL;
   }
-  napi_value out;
-  NAPI_CALL(env, napi_create_int64(env, version, &out));
-  return out;
+  return sqlaio_number(env, version);
 }
 
 /* close(stmt): ends the open cursor, if any (resetting the statement). */

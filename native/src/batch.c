@@ -261,26 +261,7 @@ int sqlaio_batch_step(napi_env env, Stmt *stmt, int64_t max_rows) {
       outcome = SQLITE_DONE;
       break;
     }
-    /* Read the error before the reset, as better-sqlite3 reports it: extended code, message. */
-    sqlite3 *db = sqlite3_db_handle(handle);
-    int code = sqlite3_extended_errcode(db);
-    if (code == SQLITE_ERROR && sqlite3_errmsg(db)[0] == '\0') {
-      /*
-       * A user function (better-sqlite3's db.function/aggregate/table) threw: better-sqlite3
-       * fails the call with an empty message and leaves the JS exception scheduled in V8, where
-       * N-API cannot see it. Throw nothing: returning lets that exception propagate, the error
-       * the JS path reports too. better-sqlite3 has also set its "was_js_error" flag, which the
-       * JS side must let it consume (see NativeReader.stepFailed).
-       */
-      stmt->conn->js_error = 1;
-      end_cursor(stmt);
-      return code;
-    }
-    char *message = sqlite3_mprintf("%s", sqlite3_errmsg(db));
-    end_cursor(stmt);
-    sqlaio_throw_sqlite(env, code, message ? message : "out of memory");
-    sqlite3_free(message);
-    return code;
+    return sqlaio_step_error(env, stmt, end_cursor);
   }
   if (!plan(env, batch, stmt->declared)) {
     if (stmt->busy) end_cursor(stmt);
@@ -290,7 +271,7 @@ int sqlaio_batch_step(napi_env env, Stmt *stmt, int64_t max_rows) {
   return outcome;
 }
 
-static napi_value number(napi_env env, int64_t value) {
+napi_value sqlaio_number(napi_env env, int64_t value) {
   napi_value out;
   NAPI_CALL(env, napi_create_int64(env, value, &out));
   return out;
@@ -310,14 +291,14 @@ static napi_value describe_place(napi_env env, const Place *p, const Place *chil
     NAPI_CALL(env, napi_get_null(env, &list));
   }
   napi_property_descriptor fields[] = {
-      {"kind", NULL, NULL, NULL, NULL, number(env, p->kind), napi_default_jsproperty, NULL},
-      {"length", NULL, NULL, NULL, NULL, number(env, p->length), napi_default_jsproperty, NULL},
-      {"nullCount", NULL, NULL, NULL, NULL, number(env, p->null_count), napi_default_jsproperty, NULL},
-      {"validity", NULL, NULL, NULL, NULL, number(env, p->validity), napi_default_jsproperty, NULL},
-      {"offsets", NULL, NULL, NULL, NULL, number(env, p->offsets), napi_default_jsproperty, NULL},
-      {"values", NULL, NULL, NULL, NULL, number(env, p->values), napi_default_jsproperty, NULL},
-      {"valuesBytes", NULL, NULL, NULL, NULL, number(env, p->values_bytes), napi_default_jsproperty, NULL},
-      {"typeIds", NULL, NULL, NULL, NULL, number(env, p->type_ids), napi_default_jsproperty, NULL},
+      {"kind", NULL, NULL, NULL, NULL, sqlaio_number(env, p->kind), napi_default_jsproperty, NULL},
+      {"length", NULL, NULL, NULL, NULL, sqlaio_number(env, p->length), napi_default_jsproperty, NULL},
+      {"nullCount", NULL, NULL, NULL, NULL, sqlaio_number(env, p->null_count), napi_default_jsproperty, NULL},
+      {"validity", NULL, NULL, NULL, NULL, sqlaio_number(env, p->validity), napi_default_jsproperty, NULL},
+      {"offsets", NULL, NULL, NULL, NULL, sqlaio_number(env, p->offsets), napi_default_jsproperty, NULL},
+      {"values", NULL, NULL, NULL, NULL, sqlaio_number(env, p->values), napi_default_jsproperty, NULL},
+      {"valuesBytes", NULL, NULL, NULL, NULL, sqlaio_number(env, p->values_bytes), napi_default_jsproperty, NULL},
+      {"typeIds", NULL, NULL, NULL, NULL, sqlaio_number(env, p->type_ids), napi_default_jsproperty, NULL},
       {"children", NULL, NULL, NULL, NULL, list, napi_default_jsproperty, NULL},
   };
   size_t count = sizeof fields / sizeof fields[0];
@@ -339,8 +320,8 @@ napi_value sqlaio_batch_describe(napi_env env, Batch *batch, int done) {
   }
   NAPI_CALL(env, napi_get_boolean(env, done, &flag));
   napi_property_descriptor fields[] = {
-      {"numRows", NULL, NULL, NULL, NULL, number(env, batch->rows), napi_default_jsproperty, NULL},
-      {"byteLength", NULL, NULL, NULL, NULL, number(env, batch->total_bytes), napi_default_jsproperty, NULL},
+      {"numRows", NULL, NULL, NULL, NULL, sqlaio_number(env, batch->rows), napi_default_jsproperty, NULL},
+      {"byteLength", NULL, NULL, NULL, NULL, sqlaio_number(env, batch->total_bytes), napi_default_jsproperty, NULL},
       {"done", NULL, NULL, NULL, NULL, flag, napi_default_jsproperty, NULL},
       {"columns", NULL, NULL, NULL, NULL, columns, napi_default_jsproperty, NULL},
   };

@@ -80,3 +80,28 @@ void sqlaio_throw_sqlite(napi_env env, int code, const char *message) {
   }
   napi_throw(env, error);
 }
+
+/*
+ * After a step of `stmt` failed: reads the error as better-sqlite3 reports it (extended code,
+ * message), then lets `end` reset the statement, then throws it. Returns the extended code.
+ *
+ * When a user function (better-sqlite3's db.function/aggregate/table) threw, better-sqlite3
+ * fails the call with an empty message and leaves the JS exception scheduled in V8, where N-API
+ * cannot see it. Nothing is thrown then: returning lets that exception propagate, the error the
+ * JS path reports too. better-sqlite3 has also set its "was_js_error" flag, which the JS side
+ * must let it consume (see NativeReader.stepFailed): `js_error` says so.
+ */
+int sqlaio_step_error(napi_env env, Stmt *stmt, void (*end)(Stmt *stmt)) {
+  sqlite3 *db = sqlite3_db_handle(stmt->handle);
+  int code = sqlite3_extended_errcode(db);
+  if (code == SQLITE_ERROR && sqlite3_errmsg(db)[0] == '\0') {
+    stmt->conn->js_error = 1;
+    end(stmt);
+    return code;
+  }
+  char *message = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+  end(stmt);
+  sqlaio_throw_sqlite(env, code, message ? message : "out of memory");
+  sqlite3_free(message);
+  return code;
+}

@@ -6,23 +6,10 @@
 
 #include "sqlaio.h"
 
-/* Resets `handle` and throws the error of a failed step, as batch.c reports one. */
-static void step_failed(napi_env env, Stmt *stmt) {
-  sqlite3_stmt *handle = stmt->handle;
-  sqlite3 *db = sqlite3_db_handle(handle);
-  int code = sqlite3_extended_errcode(db);
-  if (code == SQLITE_ERROR && sqlite3_errmsg(db)[0] == '\0') {
-    /* A user function threw: its JS exception propagates (see batch.c and takeJsError). */
-    stmt->conn->js_error = 1;
-    sqlite3_reset(handle);
-    sqlite3_clear_bindings(handle);
-    return;
-  }
-  char *message = sqlite3_mprintf("%s", sqlite3_errmsg(db));
-  sqlite3_reset(handle);
-  sqlite3_clear_bindings(handle);
-  sqlaio_throw_sqlite(env, code, message ? message : "out of memory");
-  sqlite3_free(message);
+/* Ends a run: the statement reset, its parameters unbound. */
+static void end_run(Stmt *stmt) {
+  sqlite3_reset(stmt->handle);
+  sqlite3_clear_bindings(stmt->handle);
 }
 
 /*
@@ -34,15 +21,14 @@ static int run_bound(napi_env env, Stmt *stmt, int64_t *changes) {
   sqlite3_stmt *handle = stmt->handle;
   sqlite3 *db = sqlite3_db_handle(handle);
   if (sqlite3_is_interrupted(db)) {
-    sqlite3_reset(handle);
-    sqlite3_clear_bindings(handle);
+    end_run(stmt);
     sqlaio_throw_sqlite(env, SQLITE_INTERRUPT, "interrupted");
     return 0;
   }
   sqlite3_int64 before = sqlite3_total_changes64(db);
   int rc = sqlite3_step(handle);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-    step_failed(env, stmt);
+    sqlaio_step_error(env, stmt, end_run);
     return 0;
   }
   /* As better-sqlite3 counts: a statement that changed nothing reports 0, not the last count. */

@@ -268,6 +268,10 @@ napi_value sqlaio_js_advise_huge_pages(napi_env env, napi_callback_info info);
 
 /* Throws a better-sqlite3-shaped SqliteError ({ name: 'SqliteError', code, message }). */
 void sqlaio_throw_sqlite(napi_env env, int code, const char *message);
+/* Throws the error of `stmt`'s failed step (read before `end` resets it); see errors.c. */
+int sqlaio_step_error(napi_env env, Stmt *stmt, void (*end)(Stmt *stmt));
+/* A JS number of an int64 (NULL with an exception pending on failure). */
+napi_value sqlaio_number(napi_env env, int64_t value);
 /* SQLite's name for a result code (extended or primary), or NULL when unknown. */
 const char *sqlaio_code_name(int code);
 
