@@ -2,6 +2,7 @@
  * A Connection: calls pinned to one worker, run in order, so a transaction spans awaits safely.
  */
 import { Cancel, type CancelOptions } from './cancel.js'
+import type { DialectName } from './dialect.js'
 import { type AbortError, ClosedError } from './errors.js'
 import type { ResolvedEngineOptions } from './options.js'
 import { Queryable } from './queryable.js'
@@ -38,6 +39,7 @@ const dropped = new FinalizationRegistry<{ channel: WorkerChannel; host: Connect
 /** What a Connection gets from its engine. */
 export interface ConnectionHost {
   options: ResolvedEngineOptions
+  dialect: DialectName
   /** Takes the worker back once the connection is closed (reset, or ended if it failed). */
   release(channel: WorkerChannel, healthy: boolean): void
 }
@@ -83,6 +85,11 @@ export class Connection extends Queryable {
       options: host.options,
       owner: this,
     })
+  }
+
+  /** The SQL dialect of the connection's engine: 'sqlite' or 'postgresql'. */
+  get dialect(): DialectName {
+    return this.#host.dialect
   }
 
   /** Whether a transaction is open (as of the last call that completed). */

@@ -141,6 +141,7 @@ export class Engine extends Queryable {
       channel,
       {
         options: this.#options,
+        dialect: this.dialect,
         release: (released, healthy) => {
           if (this.#disposed || !healthy) void released.stop()
           else this.#pool.put(released)

@@ -1,18 +1,19 @@
 /**
  * The calls that an Engine (on its implicit worker) and a Connection (on its own worker) share.
  */
-import { type RecordBatch, Table } from 'apache-arrow'
+import type { RecordBatch, Table } from 'apache-arrow'
 import {
   type ArrowData,
-  createTableSql,
-  insertSql,
   isArrowData,
   isArrowTable,
   shareTable,
+  tableOfBatch,
   usesNamedParameters,
 } from './arrow/ingest.js'
+import { createTableSql, insertSql } from './arrow/insert-sql.js'
 import type { CancelOptions } from './cancel.js'
 import type { Connection } from './connection.js'
+import type { DialectName } from './dialect.js'
 import type { ExecuteOptions } from './options.js'
 import { toModuleUrl } from './options.js'
 import { bindParams, type Params, type Statement, toStatement } from './params.js'
@@ -29,6 +30,9 @@ const PACK_MIN_SETS = 32
 export abstract class Queryable {
   /** The session calls go through; throws ClosedError once closed. */
   protected abstract session(): Session
+
+  /** The SQL dialect of the engine: 'sqlite' or 'postgresql'. */
+  abstract readonly dialect: DialectName
 
   /**
    * Runs one statement. Resolves as soon as the statement has started, with an AsyncResult
@@ -149,15 +153,15 @@ export abstract class Queryable {
     if (!isArrowData(data)) throw new TypeError('insertArrow: data must be an Arrow Table or record batches')
     const cancel = options?.signal ? { signal: options.signal } : undefined
     if (isArrowTable(data)) {
-      if (options?.create) await this.exec(createTableSql(table, data.schema), cancel)
-      return this.executeMany(insertSql(table, data.schema), data, cancel)
+      if (options?.create) await this.exec(createTableSql(table, data.schema, this.dialect), cancel)
+      return this.executeMany(insertSql(table, data.schema, this.dialect), data, cancel)
     }
     const batches = peekable(data)
     const first = await batches.first()
     if (!first) return 0
     return this.transaction(async (connection) => {
-      if (options?.create) await connection.exec(createTableSql(table, first.schema), cancel)
-      return connection.executeMany(insertSql(table, first.schema), batches.all(), cancel)
+      if (options?.create) await connection.exec(createTableSql(table, first.schema, this.dialect), cancel)
+      return connection.executeMany(insertSql(table, first.schema, this.dialect), batches.all(), cancel)
     })
   }
 
@@ -181,7 +185,7 @@ export abstract class Queryable {
     // Batches as they come: one request each, all of them in one transaction.
     return this.transaction(async (connection) => {
       let changes = 0
-      for await (const batch of data) changes += await send(connection, new Table(batch))
+      for await (const batch of data) changes += await send(connection, tableOfBatch(batch))
       return changes
     }, options)
   }

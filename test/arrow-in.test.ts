@@ -4,6 +4,7 @@
  * give the same table, value for value and storage class for storage class.
  */
 import assert from 'node:assert/strict'
+import { createRequire } from 'node:module'
 import { test } from 'node:test'
 import {
   Field as ArrowField,
@@ -214,4 +215,30 @@ test('what toArrow() gives, insertArrow takes back: mixed storage classes surviv
     }),
     { numRuns: 40 },
   )
+})
+
+test("Arrow data made by apache-arrow's CommonJS build (require) goes in as the ES module build's does", async () => {
+  // `require('apache-arrow')` and `import 'apache-arrow'` load two builds with two copies of
+  // every class; this build's instanceof accepts the other's objects, which its writer misreads.
+  const commonJs = createRequire(import.meta.url)('apache-arrow') as typeof import('apache-arrow')
+  const engine = tempEngine()
+  await engine.exec('CREATE TABLE t (i INTEGER, f REAL, s TEXT)')
+  const table = commonJs.tableFromArrays({
+    i: Int32Array.from([1, 2, 3]),
+    f: Float64Array.from([1.5, 2.5, -0.5]),
+    s: ['a', 'b', null],
+  })
+  assert.equal(await engine.executeMany('INSERT INTO t VALUES (?, ?, ?)', table), 3)
+  assert.equal(await engine.executeMany('INSERT INTO t VALUES (?, ?, ?)', table.batches), 3)
+  assert.equal(await engine.insertArrow('copy', table, { create: true }), 3)
+  const rows = [
+    { i: 1, f: 1.5, s: 'a' },
+    { i: 2, f: 2.5, s: 'b' },
+    { i: 3, f: -0.5, s: null },
+  ]
+  assert.deepEqual(await (await engine.execute('SELECT * FROM t ORDER BY rowid')).fetchall(), [
+    ...rows,
+    ...rows,
+  ])
+  assert.deepEqual(await (await engine.execute('SELECT * FROM copy ORDER BY rowid')).fetchall(), rows)
 })

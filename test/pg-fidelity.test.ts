@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { tableFromArrays } from 'apache-arrow'
 import { DatabaseError } from '../src/index.js'
 import { pgEngine, pgSchema } from './pg-helpers.js'
 
@@ -92,4 +93,35 @@ test('an interval beyond MonthDayNano fails with a RangeError saying what to do;
   )
   assert.equal(await conn.scalar("SELECT '3000000 hours'::interval::text"), '3000000:00:00')
   await conn.close()
+})
+
+test('insertArrow on PostgreSQL: its placeholders, types for a created table, a schema-qualified name', async () => {
+  const engine = pgEngine(url, { intMode: 'bigint' })
+  const table = tableFromArrays({
+    i: Int32Array.from([1, 2]),
+    big: BigInt64Array.from([1n, 2n ** 60n]),
+    f: Float64Array.from([1.5, -2]),
+    s: ['a', null],
+    ok: [true, false],
+  })
+  const schema = (await engine.scalar('SELECT current_schema()')) as string
+  assert.equal(await engine.insertArrow(`${schema}.arrow_in`, table, { create: true }), 2)
+  const conn = await engine.connect()
+  assert.equal(await conn.insertArrow('arrow_in', table), 2)
+  await conn.close()
+  const read = 'SELECT i, big, f, s, ok FROM arrow_in ORDER BY i, big'
+  assert.deepEqual(await (await engine.execute(read)).fetchall(), [
+    { i: 1, big: 1n, f: 1.5, s: 'a', ok: true },
+    { i: 1, big: 1n, f: 1.5, s: 'a', ok: true },
+    { i: 2, big: 2n ** 60n, f: -2, s: null, ok: false },
+    { i: 2, big: 2n ** 60n, f: -2, s: null, ok: false },
+  ])
+  const types = await client().query(
+    "SELECT data_type FROM information_schema.columns WHERE table_name = 'arrow_in' AND table_schema = $1 ORDER BY ordinal_position",
+    [schema],
+  )
+  assert.deepEqual(
+    types.rows.map((row) => row.data_type),
+    ['integer', 'bigint', 'double precision', 'text', 'boolean'],
+  )
 })

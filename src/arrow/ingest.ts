@@ -1,10 +1,51 @@
 /**
- * Main-thread side of "Arrow in": recognising Arrow data among `executeMany`'s arguments, moving
- * it into shared memory as an Arrow IPC stream (the worker reads it in place; nothing is
- * structured-cloned), and the SQL `insertArrow` runs.
+ * Main-thread side of "Arrow in": recognising Arrow data among `executeMany`'s arguments and
+ * moving it into shared memory as an Arrow IPC stream (the worker reads it in place; nothing is
+ * structured-cloned).
  */
-import { DataType, type RecordBatch, type Schema, Table, tableToIPC } from 'apache-arrow'
+import { createRequire } from 'node:module'
+import { RecordBatch, Table, tableToIPC } from 'apache-arrow'
 import { checkBindable } from './bindable.js'
+
+/**
+ * apache-arrow's other build. `import` loads its ES module build and `require` its CommonJS one:
+ * two copies of every class, so a Table made by `require('apache-arrow')` is no instance of the
+ * classes imported here, and this build's functions misread it (silently: an IPC stream with no
+ * rows). Such data is written with its own build's functions. Loaded only when met.
+ */
+let commonJsArrow: typeof import('apache-arrow') | undefined
+function otherArrow(): typeof import('apache-arrow') {
+  commonJsArrow ??= createRequire(import.meta.url)('apache-arrow') as typeof import('apache-arrow')
+  return commonJsArrow
+}
+
+/**
+ * Whether `value` was made by `Class` itself. apache-arrow's `instanceof` also answers true for
+ * the other build's objects (by a marker), which its functions then misread.
+ */
+function madeBy(Class: abstract new (...args: never[]) => unknown, value: unknown): boolean {
+  return Function.prototype[Symbol.hasInstance].call(Class, value)
+}
+
+/** `table` as an Arrow IPC stream, written by the apache-arrow build that made it. */
+function ipcOf(table: Table, where: string): Uint8Array {
+  if (madeBy(Table, table)) return tableToIPC(table, 'stream')
+  const other = otherArrow()
+  if (madeBy(other.Table, table)) return other.tableToIPC(table as never, 'stream')
+  throw new TypeError(
+    `${where}: the Arrow data comes from another Arrow library or copy of apache-arrow: pass a Table of the apache-arrow that sqlaio uses (e.g. tableFromIPC of its IPC bytes)`,
+  )
+}
+
+/** A Table of one record batch, made by the apache-arrow build that made the batch. */
+export function tableOfBatch(batch: RecordBatch): Table {
+  if (madeBy(RecordBatch, batch)) return new Table(batch)
+  const other = otherArrow()
+  if (madeBy(other.RecordBatch, batch)) return new other.Table(batch as never) as unknown as Table
+  throw new TypeError(
+    'the Arrow data comes from another Arrow library or copy of apache-arrow: pass record batches of the apache-arrow that sqlaio uses',
+  )
+}
 
 /**
  * Arrow data `executeMany` and `insertArrow` accept: a Table, or record batches as they come.
@@ -57,7 +98,7 @@ export function isArrowData(value: unknown): value is ArrowData {
 /** `table`'s schema checked and its rows copied once into shared memory. */
 export function shareTable(table: Table, where: string): SharedIPC {
   checkBindable(table.schema, where)
-  const bytes = tableToIPC(table, 'stream')
+  const bytes = ipcOf(table, where)
   const ipc = new SharedArrayBuffer(Math.max(bytes.byteLength, 8))
   new Uint8Array(ipc).set(bytes)
   return { ipc, byteLength: bytes.byteLength, numRows: table.numRows }
@@ -90,36 +131,4 @@ export function usesNamedParameters(sql: string): boolean {
     }
   }
   return false
-}
-
-/** `name` as an SQL identifier. */
-export function quoteIdentifier(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`
-}
-
-/** The declared SQLite type of a column created from an Arrow field (its affinity decides storage). */
-function declaredType(type: DataType): string {
-  if (DataType.isInt(type) || DataType.isBool(type)) return 'INTEGER'
-  if (DataType.isFloat(type)) return 'REAL'
-  if (DataType.isBinary(type) || DataType.isLargeBinary(type) || DataType.isFixedSizeBinary(type))
-    return 'BLOB'
-  if (DataType.isDictionary(type)) return declaredType(type.dictionary)
-  // Mixed (union) and NULL columns keep whatever each value is: no declared type, BLOB affinity.
-  if (DataType.isUnion(type) || DataType.isNull(type)) return ''
-  return 'TEXT'
-}
-
-/** `CREATE TABLE IF NOT EXISTS` for `schema`'s columns. */
-export function createTableSql(table: string, schema: Schema): string {
-  const columns = schema.fields.map((field) =>
-    `${quoteIdentifier(field.name)} ${declaredType(field.type)}`.trim(),
-  )
-  return `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(table)} (${columns.join(', ')})`
-}
-
-/** An INSERT binding `schema`'s columns by position. */
-export function insertSql(table: string, schema: Schema): string {
-  const names = schema.fields.map((field) => quoteIdentifier(field.name))
-  const marks = names.map(() => '?')
-  return `INSERT INTO ${quoteIdentifier(table)} (${names.join(', ')}) VALUES (${marks.join(', ')})`
 }
