@@ -46,11 +46,12 @@ export class Engine extends Queryable {
   #disposed = false
   readonly #native: boolean
 
-  constructor(url: string, options?: EngineOptions) {
+  constructor(url: string | URL, options?: EngineOptions) {
     super()
-    this.#dialect = dialectFor(url)
+    const text = url instanceof URL ? url.href : url
+    this.#dialect = dialectFor(text)
     this.#options = resolveEngineOptions(options)
-    this.url = url
+    this.url = text
     this.dialect = this.#dialect.name
     // Decided once, here: 'require' fails now rather than at the first call. The addon is a
     // SQLite extension: a dialect it cannot serve always runs without it.
@@ -254,6 +255,6 @@ export class Engine extends Queryable {
  * const memory = createEngine('sqlite://') // in-memory, shared by all its connections
  * ```
  */
-export function createEngine(url: string, options?: EngineOptions): Engine {
+export function createEngine(url: string | URL, options?: EngineOptions): Engine {
   return new Engine(url, options)
 }

@@ -195,9 +195,11 @@ export function captureCallSite(skip: (...args: never[]) => unknown): CallSite {
  * stack shows where the failing call was made.
  */
 export function withCallerStack<E>(error: E, site: CallSite): E {
-  if (error instanceof Error && site.stack) {
-    const frames = site.stack.slice(site.stack.indexOf('\n') + 1)
-    error.stack = `${error.name}: ${error.message}\n${frames}`
+  // A site captured after an await has the awaiting callers' frames, or none at all when the
+  // promise was not awaited at once: then the error keeps its own stack.
+  const newline = site.stack?.indexOf('\n') ?? -1
+  if (error instanceof Error && newline >= 0) {
+    error.stack = `${error.name}: ${error.message}\n${site.stack!.slice(newline + 1)}`
   }
   return error
 }
@@ -205,6 +207,7 @@ export function withCallerStack<E>(error: E, site: CallSite): E {
 /** "at <first caller frame>..." for warnings about where something was opened. */
 export function describeSite(site: CallSite): string {
   const stack = site.stack
-  if (!stack) return 'at an unknown place'
-  return stack.slice(stack.indexOf('\n') + 1).trim()
+  const newline = stack?.indexOf('\n') ?? -1
+  if (newline < 0) return 'at an unknown place'
+  return stack!.slice(newline + 1).trim()
 }

@@ -86,10 +86,13 @@ export function bindParams(params: unknown, where: Where): BoundParams {
     for (let i = 0; i < params.length; i++) bound[i] = bindValue(params[i], i, where)
     return bound
   }
-  if (typeof params !== 'object' || params instanceof Uint8Array) {
-    const got = params instanceof Uint8Array ? params.constructor.name : typeof params
+  // Named values come in a plain object, as better-sqlite3 takes them: a Date, a Buffer or a Map
+  // is a single value (or a mistake), not a set of names.
+  const prototype = typeof params === 'object' ? Object.getPrototypeOf(params) : undefined
+  if (prototype !== Object.prototype && prototype !== null) {
+    const got = typeof params === 'object' ? (prototype?.constructor?.name ?? 'object') : typeof params
     throw new TypeError(
-      `${describe(where)}: params must be an array or an object of named values, got ${got} (wrap a single value in an array)`,
+      `${describe(where)}: params must be an array or a plain object of named values, got ${got} (wrap a single value in an array)`,
     )
   }
   const named: Record<string, BoundValue> = {}

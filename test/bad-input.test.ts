@@ -463,6 +463,10 @@ test('params that are neither an array nor an object reject with a TypeError nam
   const { conn } = await fixture()
   await assert.rejects(conn.execute('SELECT ?', 5 as never), /TypeError: .*got number/)
   await assert.rejects(conn.execute('SELECT ?', Buffer.from('x') as never), /TypeError: .*got Buffer/)
+  // A Date or a Map is not a set of named values (better-sqlite3 takes plain objects only).
+  await assert.rejects(conn.execute('SELECT ?', new Date() as never), /TypeError: .*got Date/)
+  await assert.rejects(conn.execute('SELECT :a', new Map([['a', 1]]) as never), /TypeError: .*got Map/)
+  assert.equal(await conn.scalar('SELECT :a', Object.assign(Object.create(null), { a: 7 })), 7)
   await assertHealthy(conn)
   await conn.close()
 })

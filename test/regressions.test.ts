@@ -291,3 +291,12 @@ test('a string parameter with an unpaired surrogate binds as better-sqlite3 bind
   assert.deepEqual(await (await engine.execute(read)).fetchall(), oracle.prepare(read).all())
   oracle.close()
 })
+
+test('hasTable matches names as SQLite does: without regard to ASCII case, tables and views', async () => {
+  const engine = tempEngine()
+  await engine.exec('CREATE TABLE Mixed (x); CREATE VIEW v AS SELECT 1')
+  assert.deepEqual(
+    await Promise.all(['Mixed', 'mixed', 'MIXED', 'v', 'V', 'missing'].map((name) => engine.hasTable(name))),
+    [true, true, true, true, true, false],
+  )
+})

@@ -83,6 +83,8 @@ test('bad URLs throw at createEngine', () => {
     '',
     'sqlite://host/x.db',
     'sqlite:///',
+    'sqlite:////',
+    'sqlite:///data/',
     'sqlite:///x.db?mode=ro',
   ]
   for (const url of bad) {
@@ -96,6 +98,13 @@ test('bad URLs throw at createEngine', () => {
     assert.throws(() => createEngine(url as never), TypeError)
   }
   assert.throws(() => createEngine('mysql://localhost/db'), /mysql/)
+})
+
+test('a URL object is taken as its text', async () => {
+  const engine = createEngine(new URL('sqlite:///:memory:'))
+  assert.equal(engine.url, 'sqlite:///:memory:')
+  assert.equal(await engine.scalar('SELECT 1'), 1)
+  await engine.dispose()
 })
 
 test('bad option values throw a TypeError or RangeError naming the option', () => {

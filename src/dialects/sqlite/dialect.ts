@@ -16,7 +16,7 @@ import { createMemoryDatabase } from './memory-db.js'
  * @example
  * ```ts
  * sqliteFilename('sqlite:///data.db') // '/current/dir/data.db'
- * sqliteFilename('sqlite://') // null
+ * sqliteFilename('sqlite://') // null (in memory), as sqlite:///:memory:
  * ```
  */
 export function sqliteFilename(url: string): string | null {
@@ -36,6 +36,11 @@ export function sqliteFilename(url: string): string | null {
   }
   if (body === '') {
     throw new TypeError(`createEngine: malformed sqlite URL "${url}": no database path`)
+  }
+  if (body.endsWith('/')) {
+    throw new TypeError(
+      `createEngine: malformed sqlite URL "${url}": the path names a directory, not a database file`,
+    )
   }
   return resolve(decodeURIComponent(body))
 }
@@ -79,7 +84,11 @@ export class SqliteDialect implements Dialect {
   }
 
   hasTableQuery(name: string): DialectQuery {
-    return { sql: "SELECT 1 FROM sqlite_schema WHERE type IN ('table', 'view') AND name = ?", params: [name] }
+    // SQLite matches names without regard to ASCII case, and a temporary table shadows the others.
+    return {
+      sql: "SELECT 1 FROM sqlite_schema WHERE type IN ('table', 'view') AND name = ? COLLATE NOCASE UNION ALL SELECT 1 FROM sqlite_temp_schema WHERE type IN ('table', 'view') AND name = ? COLLATE NOCASE",
+      params: [name, name],
+    }
   }
 
   tableNamesQuery(): DialectQuery {
