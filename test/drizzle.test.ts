@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { asc, eq, gt, relations, sql } from 'drizzle-orm'
 import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core'
-import type { Engine } from '../src/index.js'
+import { createEngine, type Engine } from '../src/index.js'
 import { drizzle, migrate, type SqlaioRemoteResult } from '../src/integrations/drizzle.js'
 import { tempEngine } from './helpers.js'
 
@@ -248,4 +248,10 @@ test('migrate() applies new migrations once, in a transaction', async () => {
   await assert.rejects(migrate(db, { migrationsFolder: dir }), /no such table: nope/)
   assert.equal(await engine.scalar('SELECT count(*) FROM shows'), 1)
   assert.equal(await engine.scalar('SELECT count(*) FROM __drizzle_migrations'), 2)
+})
+
+test('a postgresql engine is refused with a clear error (Drizzle would compile SQLite SQL for it)', async () => {
+  const engine = createEngine('postgresql://postgres@127.0.0.1:5432/test')
+  assert.throws(() => drizzle(engine), /drives SQLite engines; this engine is postgresql/)
+  await engine.dispose()
 })

@@ -97,6 +97,12 @@ export function drizzle<TSchema extends Record<string, unknown> = Record<string,
   if (!engine || typeof engine.connect !== 'function') {
     throw new TypeError('drizzle: engine must be a sqlaio Engine (from createEngine)')
   }
+  if (engine.dialect !== 'sqlite') {
+    // Drizzle's SQLite proxy would compile SQLite SQL for it: refused rather than half-working.
+    throw new TypeError(
+      `drizzle: sqlaio/drizzle drives SQLite engines; this engine is ${engine.dialect} (use sqlaio/kysely for PostgreSQL)`,
+    )
+  }
   const callback: AsyncRemoteCallback = (sql, params, method) => {
     const connection = pinned.getStore()
     if (!connection && TRANSACTION_CONTROL.test(sql)) {
