@@ -145,6 +145,18 @@ test('--out chooses the format from the extension: Arrow IPC and Parquet read ba
   )
 })
 
+test('--format parquet to stdout writes the whole Parquet file there', async () => {
+  const url = await database()
+  const want = (await expectedRows(url)).map((row) => row.map(hex))
+  const outcome = await cli([url, SQL, '-f', 'parquet', '--batch-rows', '2'])
+  assert.equal(outcome.code, 0, outcome.stderr)
+  const back = tableFromIPC(parquet.readParquet(new Uint8Array(outcome.stdout)).intoIPCStream())
+  assert.deepEqual(
+    back.toArray().map((row) => Object.values(row.toJSON()).map(hex)),
+    want,
+  )
+})
+
 test('--format arrow to stdout is the IPC stream format', async () => {
   const url = await database()
   const outcome = await cli([url, 'SELECT id FROM t ORDER BY id', '-f', 'arrow'])
@@ -181,7 +193,6 @@ test('errors are one line on stderr with a non-zero exit code', async () => {
     [[url, 'SELECT 1', '--timeout', 'soon'], 2, /^sqlaio: --timeout: expected a duration/],
     [[url, 'SELECT 1', '--batch-rows', '0'], 2, /^sqlaio: --batch-rows must be a positive integer/],
     [[url, 'SELECT 1', '--nope'], 2, /^sqlaio: Unknown option '--nope'/],
-    [[url, 'SELECT 1', '-f', 'parquet'], 2, /^sqlaio: --format parquet needs --out FILE/],
     [[url, 'SELECT 1', '-o', '/nonexistent-dir/x.csv'], 1, /^sqlaio: ENOENT/],
     [[url], 2, /^sqlaio: no SQL: stdin was empty/],
   ]

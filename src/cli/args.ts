@@ -35,7 +35,7 @@ Runs one SQL statement and writes its rows. The SQL is read from stdin when not 
 Options:
   -f, --format FORMAT   table | csv | ndjson | arrow | parquet
                         (default: from --out's extension, else table on a terminal, csv otherwise)
-  -o, --out FILE        write to FILE instead of stdout (parquet needs a file)
+  -o, --out FILE        write to FILE instead of stdout
   -t, --timeout TIME    give up after TIME: 500ms, 5s, 2m, or seconds (default: none)
       --batch-rows N    rows per record batch
   -h, --help            show this help

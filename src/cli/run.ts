@@ -4,9 +4,12 @@
  * the timeout, write the rows in the chosen format, and turn every failure into one line on
  * stderr and an exit code (1 error, 2 usage, 124 timeout, 130 interrupted).
  */
-import { readFileSync } from 'node:fs'
+import { createReadStream, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { text } from 'node:stream/consumers'
-import { AbortError, createEngine, type Engine, type WriteOptions } from '../index.js'
+import { pipeline } from 'node:stream/promises'
+import { AbortError, type AsyncResult, createEngine, type Engine, type WriteOptions } from '../index.js'
 import { openSink } from '../io/sink.js'
 import { type CliArgs, type Format, formatOfPath, parseCli, USAGE, UsageError } from './args.js'
 import { Progress } from './progress.js'
@@ -94,11 +97,30 @@ async function query(
       await result.writeIPC(destination, { ...options, format: args.out ? 'file' : 'stream' })
       break
     case 'parquet':
-      // runCli has checked that there is an --out.
-      await result.writeParquet(args.out as string, options)
+      if (args.out) await result.writeParquet(args.out, options)
+      else await parquetTo(io.stdout, result, options)
       break
   }
   progress.done()
+}
+
+/**
+ * Parquet to a stream: a Parquet file ends with its footer, written last, so it is written to a
+ * temporary file first and then copied out.
+ */
+async function parquetTo(
+  stdout: NodeJS.WriteStream,
+  result: AsyncResult,
+  options: WriteOptions,
+): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'sqlaio-cli-'))
+  try {
+    const path = join(dir, 'result.parquet')
+    await result.writeParquet(path, options)
+    await pipeline(createReadStream(path), stdout, { end: false, signal: options.signal })
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
 
 function oneLine(error: unknown): string {
@@ -132,9 +154,6 @@ export async function runCli(io: CliIO): Promise<number> {
       timer = setTimeout(() => controller.abort(new TimedOut(after)), args.timeoutMs)
     }
     const format = chooseFormat(args, io.stdout)
-    if (format === 'parquet' && !args.out) {
-      throw new UsageError('--format parquet needs --out FILE (Parquet is written to a file)')
-    }
     engine = createEngine(args.url, args.batchRows ? { batchRows: args.batchRows } : {})
     const sql = await readSql(args, io.stdin)
     await query(engine, sql, format, args, io, controller.signal)
