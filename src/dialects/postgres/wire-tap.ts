@@ -64,15 +64,62 @@ export class WireTap {
       this.#pending.push(chunk)
       this.#pendingBytes += chunk.length
     }
-    if (this.#paused) return
-    // The next message's full length must be here before anything is dispatched.
-    const first = this.#pending[0]!
-    if (this.#pendingBytes < 5) return
-    // A large value arrives in many chunks: join them once, when the message is complete.
-    if (first.length >= 5 && this.#pendingBytes < 1 + first.readInt32BE(1)) return
-    const buf = this.#pending.length === 1 ? first : Buffer.concat(this.#pending, this.#pendingBytes)
-    this.#pending = []
-    this.#pendingBytes = 0
+    while (!this.#paused && this.#pendingBytes >= 5) {
+      if (this.#pending.length > 1) {
+        // A message straddles chunks: join its own bytes only (a socket chunk usually ends inside
+        // a row), then go on with the rest of the chunks where they are. Joining whole chunks
+        // would copy every byte of a large result once more, into fresh memory.
+        const length = 1 + this.#pendingInt32(1)
+        if (this.#pendingBytes < length) return
+        this.#dispatch(this.#takePending(length))
+        continue
+      }
+      const buf = this.#pending[0]!
+      this.#pending = []
+      this.#pendingBytes = 0
+      const off = this.#dispatch(buf)
+      if (off < buf.length) {
+        this.#pending.push(buf.subarray(off))
+        this.#pendingBytes = buf.length - off
+      }
+      return
+    }
+  }
+
+  /** The big-endian Int32 at byte `at` of the pending bytes (which has them), across chunks. */
+  #pendingInt32(at: number): number {
+    let value = 0
+    let piece = 0
+    let offset = at
+    for (let i = 0; i < 4; i++) {
+      while (offset >= this.#pending[piece]!.length) offset -= this.#pending[piece++]!.length
+      value = (value << 8) | this.#pending[piece]![offset++]!
+    }
+    return value | 0
+  }
+
+  /** Removes the first `length` pending bytes and returns them in one buffer. */
+  #takePending(length: number): Buffer {
+    const out = Buffer.allocUnsafe(length)
+    let filled = 0
+    while (filled < length) {
+      const piece = this.#pending[0]!
+      const take = Math.min(piece.length, length - filled)
+      piece.copy(out, filled, 0, take)
+      filled += take
+      if (take === piece.length) this.#pending.shift()
+      else this.#pending[0] = piece.subarray(take)
+    }
+    this.#pendingBytes -= length
+    return out
+  }
+
+  /**
+   * Dispatches the whole messages at the start of `buf` (until one is incomplete, or a handler
+   * pauses the tap): DataRows of a query of ours to its capture, everything else to `pg`.
+   * Returns where it stopped.
+   */
+  #dispatch(buf: Buffer): number {
     let off = 0
     /** Start of the messages not yet forwarded to `pg`. */
     let from = 0
@@ -97,9 +144,6 @@ export class WireTap {
       if (this.#paused) break
     }
     if (from < off) this.#send(buf.subarray(from, off))
-    if (off < buf.length) {
-      this.#pending.push(buf.subarray(off))
-      this.#pendingBytes = buf.length - off
-    }
+    return off
   }
 }
