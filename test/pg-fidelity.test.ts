@@ -125,3 +125,13 @@ test('insertArrow on PostgreSQL: its placeholders, types for a created table, a 
     ['integer', 'bigint', 'double precision', 'text', 'boolean'],
   )
 })
+
+test('rows across socket chunks: values larger than a chunk, and many small rows, as pg reads them', async () => {
+  const engine = pgEngine(url)
+  for (const sql of [
+    "SELECT i, decode(repeat(md5(i::text), 100000), 'hex') AS big FROM generate_series(1, 3) i",
+    "SELECT i, repeat('é', i % 700) AS s FROM generate_series(1, 30000) i",
+  ]) {
+    assert.deepEqual(await (await engine.execute(sql)).fetchall(), (await client().query(sql)).rows, sql)
+  }
+})
