@@ -5,6 +5,9 @@
  * negative scale, oid, name[], intervals beyond MonthDayNano).
  */
 import assert from 'node:assert/strict'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
 import { test } from 'node:test'
 import { tableFromArrays } from 'apache-arrow'
 import { DatabaseError } from '../src/index.js'
@@ -134,4 +137,49 @@ test('rows across socket chunks: values larger than a chunk, and many small rows
   ]) {
     assert.deepEqual(await (await engine.execute(sql)).fetchall(), (await client().query(sql)).rows, sql)
   }
+})
+
+test('CSV and NDJSON of PostgreSQL types: booleans, exact decimals, ISO dates and times, intervals and arrays as JSON', async () => {
+  const engine = pgEngine(url)
+  const sql = `SELECT true AS b, 12.30::numeric(5, 2) AS n, '2020-02-29'::date AS d, 'infinity'::date AS di,
+    '2020-01-01 12:34:56.789123+00'::timestamptz AS tz, '1969-12-31 23:59:59.5'::timestamp AS ts,
+    '-infinity'::timestamptz AS tinf, '13:14:15.5'::time AS t, '1 year 2 days 00:00:03'::interval AS iv,
+    ARRAY[1, 2, NULL]::int8[] AS a, NULL::bool AS nb`
+  const text = async (write: 'writeCSV' | 'writeNDJSON'): Promise<string> => {
+    const chunks: Buffer[] = []
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        chunks.push(chunk)
+        done()
+      },
+    })
+    await (await engine.execute(sql))[write](sink)
+    return Buffer.concat(chunks).toString()
+  }
+  assert.equal(
+    await text('writeCSV'),
+    'b,n,d,di,tz,ts,tinf,t,iv,a,nb\r\n' +
+      'true,12.30,2020-02-29,infinity,2020-01-01T12:34:56.789123Z,1969-12-31T23:59:59.500000,-infinity,' +
+      '13:14:15.5,"{""years"":1,""days"":2,""seconds"":3}","[1,2,null]",\r\n',
+  )
+  assert.deepEqual(JSON.parse(await text('writeNDJSON')), {
+    b: true,
+    n: '12.30',
+    d: '2020-02-29',
+    di: 'infinity',
+    tz: '2020-01-01T12:34:56.789123Z',
+    ts: '1969-12-31T23:59:59.500000',
+    tinf: '-infinity',
+    t: '13:14:15.5',
+    iv: { years: 1, days: 2, seconds: 3 },
+    a: [1, 2, null],
+    nb: null,
+  })
+  await assert.rejects(
+    async () =>
+      (await engine.execute("SELECT '1 year'::interval AS iv")).writeParquet(
+        join(tmpdir(), `iv-${process.pid}.parquet`),
+      ),
+    /no interval type, and column "iv" holds intervals/,
+  )
 })

@@ -62,7 +62,7 @@ export function binderOf(type: DataType): ValueBinder | null {
 }
 
 /** The exact text of a decimal apache-arrow read as its unscaled integer words. */
-function decimalText(value: unknown, scale: number): string {
+export function decimalText(value: unknown, scale: number): string {
   const unscaled = BigInt(String(value))
   if (scale <= 0) return (unscaled * 10n ** BigInt(-scale)).toString()
   const negative = unscaled < 0n

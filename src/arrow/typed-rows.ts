@@ -57,7 +57,8 @@ function timestampValue(us: bigint, local: boolean): Date | number {
   return date
 }
 
-function timeText(us: bigint): string {
+/** A time of day in µs as PostgreSQL prints it, `HH:MM:SS[.ffffff]`. */
+export function timeText(us: bigint): string {
   const total = Number(us)
   const seconds = Math.floor(total / 1e6)
   const fraction = total % 1e6
@@ -66,7 +67,8 @@ function timeText(us: bigint): string {
   return fraction === 0 ? text : `${text}.${String(fraction).padStart(6, '0').replace(/0+$/, '')}`
 }
 
-function intervalValue(months: number, days: number, ns: bigint): Record<string, number> {
+/** An interval as `pg` shows it: an object of its non-zero parts. */
+export function intervalValue(months: number, days: number, ns: bigint): Record<string, number> {
   const out: Record<string, number> = {}
   const years = Math.trunc(months / 12)
   if (years) out.years = years

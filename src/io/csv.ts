@@ -16,6 +16,7 @@ import {
   type Cell,
   checkBlobEncoding,
   forEachRow,
+  jsonText,
   ROWS_PER_CHUNK,
 } from './cells.js'
 import type { Destination } from './sink.js'
@@ -88,8 +89,11 @@ function quote(text: string, csv: CsvRules): string {
 function field(cell: Cell, csv: CsvRules): string {
   if (cell === null) return csv.nullValue
   if (typeof cell === 'string') return quote(cell, csv)
-  if (typeof cell === 'bigint' || typeof cell === 'number') return quote(String(cell), csv)
-  return quote(blobText(cell, csv.blobs), csv)
+  if (typeof cell === 'bigint' || typeof cell === 'number' || typeof cell === 'boolean') {
+    return quote(String(cell), csv)
+  }
+  if (cell instanceof Uint8Array) return quote(blobText(cell, csv.blobs), csv)
+  return quote(jsonText(cell.json, csv.blobs), csv)
 }
 
 async function* csvChunks(

@@ -15,6 +15,7 @@ import {
   type Cell,
   checkBlobEncoding,
   forEachRow,
+  jsonText,
   ROWS_PER_CHUNK,
 } from './cells.js'
 import type { Destination } from './sink.js'
@@ -37,8 +38,9 @@ function json(cell: Cell, blobs: BlobEncoding): string {
   if (cell === null) return 'null'
   if (typeof cell === 'bigint') return cell.toString()
   if (typeof cell === 'number') return Number.isFinite(cell) ? String(cell) : `"${cell}"`
-  if (typeof cell === 'string') return JSON.stringify(cell)
-  return `"${blobText(cell, blobs)}"`
+  if (typeof cell === 'string' || typeof cell === 'boolean') return JSON.stringify(cell)
+  if (cell instanceof Uint8Array) return `"${blobText(cell, blobs)}"`
+  return jsonText(cell.json, blobs)
 }
 
 async function* ndjsonChunks(

@@ -7,7 +7,7 @@
  * Parquet has no union type: a column holding several storage classes (SQLite lets a column mix
  * integers and text) is refused with an error naming it, rather than silently converted.
  */
-import { RecordBatch, type Schema, Table, tableToIPC } from 'apache-arrow'
+import { DataType, RecordBatch, type Schema, Table, tableToIPC } from 'apache-arrow'
 import type * as ParquetWasm from 'parquet-wasm'
 import { kindOfType } from '../arrow/batch-data.js'
 import type { AsyncResult } from '../result.js'
@@ -86,6 +86,13 @@ function writerProperties(pq: Module, options: ParquetOptions | undefined): Parq
 
 function refuseUnions(schema: Schema): void {
   for (const field of schema.fields) {
+    if (hasInterval(field.type)) {
+      // parquet-wasm neither writes Arrow intervals nor fails on them (its stream stalls).
+      throw new TypeError(
+        `Parquet through parquet-wasm has no interval type, and column "${field.name}" holds intervals: ` +
+          `cast it in the SQL (e.g. ${field.name}::text, or extract(epoch from ${field.name})), or write Arrow IPC`,
+      )
+    }
     if (kindOfType(field.type) === ColumnKind.Mixed) {
       throw new TypeError(
         `Parquet has no union type, and column "${field.name}" mixes SQLite storage classes ` +
@@ -94,6 +101,12 @@ function refuseUnions(schema: Schema): void {
       )
     }
   }
+}
+
+/** Whether `type` is an interval, or a list of them. */
+function hasInterval(type: DataType): boolean {
+  if (DataType.isInterval(type)) return true
+  return DataType.isList(type) && hasInterval(type.children[0]!.type)
 }
 
 /** What the input side of the transform has done: rows handed over, whether it ended, how it failed. */
