@@ -194,3 +194,31 @@ test('parameters travel as parameters: quotes, backslashes, bytes, NUL', async (
   assert.equal(await conn.scalar('SELECT $1::text', [tricky]), tricky)
   await conn.close()
 })
+
+test('Kysely over a postgresql engine: transactions take an isolation level and an access mode', async () => {
+  const engine = pgEngine(url)
+  const db = new Kysely<KyselyDb>({ dialect: new SqlaioDialect({ engine }) })
+  try {
+    const seen = await db
+      .transaction()
+      .setIsolationLevel('serializable')
+      .setAccessMode('read only')
+      .execute(async (trx) => {
+        const isolation = await sql<{ v: string }>`SHOW transaction_isolation`.execute(trx)
+        const readOnly = await sql<{ v: string }>`SHOW transaction_read_only`.execute(trx)
+        return [Object.values(isolation.rows[0]!)[0], Object.values(readOnly.rows[0]!)[0]]
+      })
+    assert.deepEqual(seen, ['serializable', 'on'])
+    await assert.rejects(
+      db
+        .transaction()
+        .setAccessMode('read only')
+        .execute((trx) => sql`CREATE TABLE read_only_refused (x int)`.execute(trx)),
+      (error: unknown) => error instanceof DatabaseError && error.code === '25006',
+    )
+    const after = await sql<{ v: string }>`SHOW transaction_read_only`.execute(db)
+    assert.equal(Object.values(after.rows[0]!)[0], 'off')
+  } finally {
+    await db.destroy()
+  }
+})

@@ -124,6 +124,22 @@ export interface SqlaioDriverConfig {
  * Hands Kysely pinned connections, keeping up to `maxIdleConnections` released ones open for the
  * next query so that a single query costs one round trip, not a connect and a close as well.
  */
+const ISOLATION_LEVELS = ['read uncommitted', 'read committed', 'repeatable read', 'serializable', 'snapshot']
+const ACCESS_MODES = ['read only', 'read write']
+
+/** `settings` as PostgreSQL's transaction characteristics (null when there are none). */
+function transactionCharacteristics(settings: TransactionSettings): string | null {
+  const { isolationLevel, accessMode } = settings
+  if (isolationLevel !== undefined && !ISOLATION_LEVELS.includes(isolationLevel)) {
+    throw new RangeError(`sqlaio: unknown isolation level ${JSON.stringify(isolationLevel)}`)
+  }
+  if (accessMode !== undefined && !ACCESS_MODES.includes(accessMode)) {
+    throw new RangeError(`sqlaio: unknown access mode ${JSON.stringify(accessMode)}`)
+  }
+  const parts = [isolationLevel && `isolation level ${isolationLevel}`, accessMode].filter(Boolean)
+  return parts.length === 0 ? null : parts.join(', ')
+}
+
 export class SqlaioDriver implements Driver {
   readonly #config: SqlaioDriverConfig
   readonly #idle: SqlaioConnection[] = []
@@ -172,11 +188,22 @@ export class SqlaioDriver implements Driver {
   }
 
   async beginTransaction(kyselyConnection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    if (settings.isolationLevel !== undefined || settings.accessMode !== undefined) {
+    const characteristics = transactionCharacteristics(settings)
+    if (characteristics && this.#config.engine.dialect !== 'postgresql') {
       throw new TypeError('sqlaio: SQLite transactions take no isolation level or access mode')
     }
     const connection = kyselyConnection as SqlaioConnection
-    connection.transaction = await connection.connection.begin()
+    const transaction = await connection.connection.begin()
+    connection.transaction = transaction
+    if (!characteristics) return
+    try {
+      // PostgreSQL takes them as the transaction's first statement.
+      await connection.connection.execute(`SET TRANSACTION ${characteristics}`)
+    } catch (error) {
+      connection.transaction = null
+      await transaction.rollback()
+      throw error
+    }
   }
 
   async commitTransaction(kyselyConnection: DatabaseConnection): Promise<void> {
