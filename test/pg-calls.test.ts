@@ -195,7 +195,7 @@ test('parameters travel as parameters: quotes, backslashes, bytes, NUL', async (
   await conn.close()
 })
 
-test('Kysely over a postgresql engine: transactions take an isolation level and an access mode', async () => {
+test('Kysely over a postgresql engine: transactions take an isolation level and an access mode; no insertId', async () => {
   const engine = pgEngine(url)
   const db = new Kysely<KyselyDb>({ dialect: new SqlaioDialect({ engine }) })
   try {
@@ -218,6 +218,13 @@ test('Kysely over a postgresql engine: transactions take an isolation level and 
     )
     const after = await sql<{ v: string }>`SHOW transaction_read_only`.execute(db)
     assert.equal(Object.values(after.rows[0]!)[0], 'off')
+    // PostgreSQL has no last insert id: left out, as Kysely's own PostgreSQL driver does.
+    const inserted = await db.transaction().execute(async (trx) => {
+      await sql`CREATE TEMP TABLE kysely_inserted (x int)`.execute(trx)
+      return sql`INSERT INTO kysely_inserted VALUES (1), (2)`.execute(trx)
+    })
+    assert.equal(inserted.insertId, undefined)
+    assert.equal(inserted.numAffectedRows, 2n)
   } finally {
     await db.destroy()
   }

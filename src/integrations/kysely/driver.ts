@@ -19,11 +19,12 @@ import { cancelOptionsOf } from './cancel-plugin.js'
 /** Rows per chunk of `.stream()` when Kysely passes none. */
 const DEFAULT_CHUNK_ROWS = 100
 
-function toQueryResult<R>(result: AsyncResult): QueryResult<R> {
+function toQueryResult<R>(result: AsyncResult, dialect: Connection['dialect']): QueryResult<R> {
   return {
     rows: [],
     numAffectedRows: BigInt(result.rowcount),
-    insertId: BigInt(result.lastInsertRowid),
+    // PostgreSQL has no last insert id (Kysely's own PostgreSQL driver leaves it out).
+    insertId: dialect === 'sqlite' ? BigInt(result.lastInsertRowid) : undefined,
   }
 }
 
@@ -67,7 +68,7 @@ export class SqlaioConnection implements DatabaseConnection {
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
     const options = this.#options(compiled)
     const result = await this.connection.execute(compiled, undefined, options)
-    if (!result.returnsRows) return toQueryResult(result)
+    if (!result.returnsRows) return toQueryResult(result, this.connection.dialect)
     try {
       return { rows: await result.fetchall<R>(options) }
     } finally {
@@ -93,7 +94,7 @@ export class SqlaioConnection implements DatabaseConnection {
     const result = await this.connection.execute(compiled, undefined, options)
     try {
       if (!result.returnsRows) {
-        yield toQueryResult(result)
+        yield toQueryResult(result, this.connection.dialect)
         return
       }
       // The result's own iterator reads a record batch per round trip and lets the event loop
