@@ -120,11 +120,15 @@ test('an abandoned transaction(fn) cannot open a savepoint behind the caller', a
   const conn = await engine.connect()
   const controller = new AbortController()
   let late: Promise<unknown> = Promise.resolve()
+  // Settles once the abandoned callback has made its late call, however slow the machine.
+  let madeLateCall: () => void = () => {}
+  const lateCallMade = new Promise<void>((resolve) => (madeLateCall = resolve))
   const abandoned = conn.transaction(
     async (c) => {
       await c.execute('INSERT INTO t VALUES (1)')
       await new Promise((resolve) => setTimeout(resolve, 50))
       late = c.beginNested()
+      madeLateCall()
       await late
     },
     { signal: controller.signal },
@@ -132,7 +136,7 @@ test('an abandoned transaction(fn) cannot open a savepoint behind the caller', a
   setTimeout(() => controller.abort('stop'), 10)
   await assert.rejects(abandoned, AbortError)
   await assert.rejects(
-    new Promise((resolve) => setTimeout(resolve, 100)).then(() => late),
+    lateCallMade.then(() => late),
     AbortError,
   )
   assert.equal(conn.inTransaction, false)
