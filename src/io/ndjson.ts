@@ -11,7 +11,6 @@ import type { RecordBatch } from 'apache-arrow'
 import type { AsyncResult } from '../result.js'
 import {
   type BlobEncoding,
-  blobText,
   type Cell,
   checkBlobEncoding,
   forEachRow,
@@ -35,12 +34,8 @@ export interface NdjsonOptions extends WriteOptions {
 }
 
 function json(cell: Cell, blobs: BlobEncoding): string {
-  if (cell === null) return 'null'
-  if (typeof cell === 'bigint') return cell.toString()
-  if (typeof cell === 'number') return Number.isFinite(cell) ? String(cell) : `"${cell}"`
-  if (typeof cell === 'string' || typeof cell === 'boolean') return JSON.stringify(cell)
-  if (cell instanceof Uint8Array) return `"${blobText(cell, blobs)}"`
-  return jsonText(cell.json, blobs)
+  const value = cell !== null && typeof cell === 'object' && !(cell instanceof Uint8Array) ? cell.json : cell
+  return jsonText(value, blobs)
 }
 
 async function* ndjsonChunks(
