@@ -5,7 +5,15 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { AbortError, createEngine, DatabaseError, TimeoutError, WorkerCrashedError } from '../src/index.js'
+import {
+  AbortError,
+  type Connection,
+  createEngine,
+  DatabaseError,
+  TimeoutError,
+  WorkerCrashedError,
+} from '../src/index.js'
+import { runChild } from './helpers.js'
 import { PG_URL, pgEngine, pgSchema } from './pg-helpers.js'
 
 const { url, client } = pgSchema('engine')
@@ -240,4 +248,50 @@ test('streams a large result in batches with backpressure', async () => {
   }
   assert.equal(batches, 30)
   assert.equal(sum, (300000 * 300001) / 2)
+})
+
+test('connections share threads: each keeps its own server connection, none waits for another, a lost one leaves the rest serving', async () => {
+  const engine = pgEngine(url)
+  const conns = await Promise.all(Array.from({ length: 6 }, () => engine.connect()))
+  const pids = await Promise.all(conns.map((c) => c.scalar('SELECT pg_backend_pid()')))
+  assert.equal(new Set(pids).size, 6)
+  // A long statement on one connection: every other connection still answers meanwhile.
+  const [slow, ...others] = conns as [Connection, ...Connection[]]
+  let slowDone = false
+  const sleeping = slow.scalar('SELECT pg_sleep(1.5)::text').then(() => {
+    slowDone = true
+  })
+  await new Promise((r) => setTimeout(r, 100))
+  assert.deepEqual(await Promise.all(others.map((c, i) => c.scalar('SELECT $1::int', [i]))), [0, 1, 2, 3, 4])
+  assert.equal(slowDone, false)
+  await sleeping
+  // The server ends one connection's backend: its calls fail, its neighbours' do not.
+  await client().query('SELECT pg_terminate_backend($1)', [pids[0]])
+  await assert.rejects(
+    (async () => {
+      for (;;) await slow.scalar('SELECT 1')
+    })(),
+    (e: unknown) => e instanceof Error,
+  )
+  assert.deepEqual(await Promise.all(others.map((c) => c.scalar('SELECT pg_backend_pid()'))), pids.slice(1))
+  await Promise.all(conns.map((c) => c.close()))
+  assert.equal(await engine.scalar('SELECT 9'), 9)
+})
+
+test('an idle PostgreSQL engine lets the process exit by itself; a pending call keeps it alive', async () => {
+  const outcome = await runChild(
+    `
+    import { createEngine } from 'SQLAIO'
+    const engine = createEngine(${JSON.stringify(url)})
+    const a = await engine.connect()
+    const b = await engine.connect()
+    console.log(await a.scalar('SELECT 1'), await b.scalar('SELECT 2'))
+    await b.close()
+    engine.scalar("SELECT pg_sleep(0.5)::text || 'slept'").then((v) => console.log(v))
+    `,
+    20_000,
+  )
+  assert.equal(outcome.timedOut, false, 'the process did not exit by itself')
+  assert.equal(outcome.code, 0, outcome.stderr)
+  assert.deepEqual(outcome.stdout.trim().split('\n'), ['1 2', 'slept'])
 })

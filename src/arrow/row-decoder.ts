@@ -49,25 +49,18 @@ function unsafeInteger(column: string, hi: number, lo: number): RangeError {
 }
 
 /**
- * A text column's whole value area decoded at once, when that is equivalent to decoding each
- * value alone; null otherwise. Equivalent when the decoded string is exactly as long as its
- * bytes: then no multi-byte sequence was decoded anywhere (each would shorten it), so every byte
- * stands for one character and byte offsets are character offsets. Substrings of one decoded
- * string cost far less than one native decode per value.
+ * Bytes [start, end) of a text column's values decoded in one call, when that is equivalent to
+ * decoding each value alone; null otherwise. Equivalent when the decoded string is exactly as
+ * long as its bytes: then no multi-byte sequence was decoded anywhere (each would shorten it), so
+ * every byte stands for one character and byte offsets are character offsets. Substrings of one
+ * decoded string cost far less than one native decode per value. One string per slice of rows,
+ * not per batch: a whole batch's column (over 128 KB at 65k rows) is a large object, which only a
+ * full collection frees, so a stream of rows grew the heap by one such string per batch until one
+ * ran (RSS swung by 20 MB); a slice's string is young and dies young.
  */
-function wholeText(
-  bytes: Buffer,
-  layout: ColumnLayout,
-  cache: Map<ColumnLayout, string | null>,
-): string | null {
-  let whole = cache.get(layout)
-  if (whole === undefined) {
-    const start = Math.max(layout.values, 0)
-    whole = bytes.toString('utf8', start, start + layout.valuesBytes)
-    if (whole.length !== layout.valuesBytes) whole = null
-    cache.set(layout, whole)
-  }
-  return whole
+function decodedAtOnce(bytes: Buffer, start: number, end: number): string | null {
+  const text = bytes.toString('utf8', start, end)
+  return text.length === end - start ? text : null
 }
 
 /** Decodes rows [from, to) of one column into `out[0 .. to-from)`. */
@@ -80,7 +73,6 @@ function decodeColumn(
   intMode: IntMode,
   name: string,
   out: unknown[],
-  texts: Map<ColumnLayout, string | null>,
 ): void {
   const validity = layout.validity < 0 ? null : new Uint8Array(buffer, layout.validity)
   const isNull = (i: number): boolean => validity !== null && (validity[i >> 3]! & (1 << (i & 7))) === 0
@@ -121,10 +113,11 @@ function decodeColumn(
       const offsets = new Int32Array(buffer, layout.offsets, layout.length + 1)
       const base = Math.max(layout.values, 0)
       const text = layout.kind === ColumnKind.Text
-      const whole = text ? wholeText(bytes, layout, texts) : null
+      const first = offsets[from]!
+      const whole = text && to - from > 1 ? decodedAtOnce(bytes, base + first, base + offsets[to]!) : null
       if (whole !== null) {
         for (let i = from; i < to; i++)
-          out[i - from] = isNull(i) ? null : whole.substring(offsets[i]!, offsets[i + 1]!)
+          out[i - from] = isNull(i) ? null : whole.substring(offsets[i]! - first, offsets[i + 1]! - first)
         return
       }
       for (let i = from; i < to; i++) {
@@ -147,7 +140,7 @@ function decodeColumn(
       for (let i = from; i < to; i++) {
         const child = children[typeIds[i]!]!
         const at = offsets[i]!
-        decodeColumn(buffer, bytes, child, at, at + 1, intMode, name, one, texts)
+        decodeColumn(buffer, bytes, child, at, at + 1, intMode, name, one)
         out[i - from] = one[0]
       }
       return
@@ -199,8 +192,6 @@ export class RowDecoder {
   readonly #names: readonly string[]
   readonly #intMode: IntMode
   readonly #rowMode: RowMode
-  /** Text columns decoded whole (or found not to be decodable whole), for later slices. */
-  readonly #texts = new Map<ColumnLayout, string | null>()
 
   constructor(batch: BatchMessage, names: readonly string[], intMode: IntMode, rowMode: RowMode) {
     this.#batch = batch
@@ -226,7 +217,6 @@ export class RowDecoder {
       this.#intMode,
       this.#names[c] ?? `column${c}`,
       values,
-      this.#texts,
     )
     return values
   }

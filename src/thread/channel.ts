@@ -20,7 +20,7 @@
  * aborts the whole process when an SQLite call fails during termination. `stop()` asks the worker
  * to stop (see `Ctl.stopping`) and waits for it to exit by itself; see `stop()` and `exit-guard.ts`.
  */
-import { MessageChannel, type MessagePort, type ResourceLimits, type Worker } from 'node:worker_threads'
+import { MessageChannel, type MessagePort, type ResourceLimits } from 'node:worker_threads'
 import { loadNative } from '../dialects/sqlite/native.js'
 import { ClosedError, reviveError, WorkerCrashedError } from '../errors.js'
 import { guardExit, type StoppableWorker } from './exit-guard.js'
@@ -35,10 +35,8 @@ import {
   type WorkerLink,
 } from './protocol.js'
 import { allocateRings, MainRingTransport } from './ring-transport.js'
+import { dedicatedThread, sharedThread, type ThreadSeat } from './threads.js'
 import { MAIN_SIDE, type MainTransport, spinnersBuffer } from './transport.js'
-import { startWorker } from './worker-flags.js'
-
-const WORKER_SCRIPT = new URL('../worker/main.js', import.meta.url)
 
 /** Receives the replies of one request id. */
 export interface ReplyListener {
@@ -82,7 +80,8 @@ function ringTransport(): boolean {
 }
 
 export class WorkerChannel implements StoppableWorker {
-  readonly #worker: Worker
+  /** The thread this channel's session runs on (its own, or a shared one: threads.ts). */
+  readonly #thread: ThreadSeat
   readonly #transport: MainTransport
   readonly #control: Int32Array
   readonly #listeners = new Map<number, ReplyListener>()
@@ -90,12 +89,13 @@ export class WorkerChannel implements StoppableWorker {
   #holds = 0
   #draining = false
   #failure: Error | null = null
-  #lastWorkerError: Error | null = null
   /** The worker connection's id in the native interrupt registry; 0 on the JS path. */
   #nativeId = 0
   readonly #busyTimeoutMs: number
   #exited = false
+  /** Resolves once the session has ended (on its own thread, once that thread has exited). */
   readonly #exit: Promise<void>
+  #resolveExit: () => void = () => {}
   /** Where the worker's wake-up messages arrive (see the constructor). */
   readonly #wakePort: MessagePort
   #stopped: Promise<void> | null = null
@@ -134,22 +134,19 @@ export class WorkerChannel implements StoppableWorker {
     } as WorkerInit
     // How long the worker may wait for a lock (SQLite): bounds the wait for it at process exit.
     this.#busyTimeoutMs = options.dialect === 'sqlite' ? options.busyTimeoutMs : 0
-    this.#worker = startWorker(WORKER_SCRIPT, {
-      workerData: init,
-      transferList: [port2, wake.port2],
-      ...(resourceLimits ? { resourceLimits } : {}),
-    })
-    this.#worker.unref()
-    this.#worker.on('error', (error) => {
-      this.#lastWorkerError = error
-    })
     this.#exit = new Promise((resolve) => {
-      this.#worker.on('exit', (code) => {
-        this.#exited = true
-        this.#onExit(code)
-        resolve()
-      })
+      this.#resolveExit = resolve
     })
+    const ended = (code: number, error: Error | null): void => {
+      this.#exited = true
+      this.#onExit(code, error)
+      this.#resolveExit()
+    }
+    const transferList = [port2, wake.port2]
+    this.#thread =
+      init.dialect === 'postgresql'
+        ? sharedThread(init, transferList, resourceLimits, ended)
+        : dedicatedThread(init, transferList, resourceLimits, ended)
     guardExit(this)
     this.ready = new Promise<void>((resolve, reject) => {
       this.#listeners.set(0, {
@@ -257,7 +254,7 @@ export class WorkerChannel implements StoppableWorker {
   hold(): void {
     if (this.#failure) return
     if (this.#holds++ === 0) {
-      this.#worker.ref()
+      this.#thread.ref()
       this.#startNudging()
     }
     this.#arm()
@@ -265,7 +262,7 @@ export class WorkerChannel implements StoppableWorker {
 
   /** Undoes one `hold()`. After a failure every hold is already gone, so this does nothing. */
   release(): void {
-    if (this.#holds > 0 && --this.#holds === 0) this.#worker.unref()
+    if (this.#holds > 0 && --this.#holds === 0) this.#thread.unref()
   }
 
   /**
@@ -309,13 +306,13 @@ export class WorkerChannel implements StoppableWorker {
     if (this.#exited) return
     // Keep the process alive until the worker is out of better-sqlite3: exiting the process now
     // would terminate it wherever it is.
-    this.#worker.ref()
+    this.#thread.ref()
     this.#stopWaiting = true
     this.#startNudging()
     const abandoned = await Promise.race([this.#exit.then(() => false), this.#awaitingTooLong()])
     this.#stopWaiting = false
     this.#stopNudging()
-    if (abandoned) this.#worker.unref()
+    if (abandoned) this.#thread.unref()
   }
 
   /**
@@ -410,16 +407,15 @@ export class WorkerChannel implements StoppableWorker {
     const listeners = [...this.#listeners.values()]
     this.#listeners.clear()
     this.#holds = 0
-    this.#worker.unref()
+    this.#thread.unref()
     this.#stopNudging()
     for (const listener of listeners) listener.onFailure(error)
     this.onDeath?.(error)
   }
 
-  #onExit(code: number): void {
+  #onExit(code: number, cause: Error | null): void {
     // Replies posted just before the exit are still on the port: hand them over first.
     if (!this.#failure) this.#drain()
-    const cause = this.#lastWorkerError
     const detail = cause ? `: ${cause.message}` : ''
     this.#fail(new WorkerCrashedError(`The worker thread exited with code ${code}${detail}`, code))
   }

@@ -22,7 +22,8 @@ export const Ctl = {
    * Main → worker doorbell. The main thread posts a message, then `Atomics.add`s 1 here and
    * notifies. The worker reads the value, drains its port, and `Atomics.wait`s on the value it
    * read: a ring that lands between its read and its wait makes the wait return at once, so no
-   * wake-up is lost.
+   * wake-up is lost. A PostgreSQL session rings its own doorbell once, when it ends itself
+   * (`Executor.halt`): the ring only makes its idle wait return.
    */
   doorbell: 0,
   /**
@@ -280,8 +281,34 @@ export type Reply =
   | { kind: 'ok'; id: number; value: unknown; inTransaction: boolean }
   | { kind: 'error'; id: number; error: SerializedError; inTransaction: boolean }
 
-/** What the main thread passes to a new worker in `workerData`, tagged by dialect. */
+/**
+ * What the main thread passes to one session of a worker, tagged by dialect: a SQLite worker
+ * gets it as its `workerData` (one connection per thread), a PostgreSQL session in an `open`
+ * message of its shared thread (see `SharedThreadMessage`).
+ */
 export type WorkerInit = SqliteWorkerInit | PostgresWorkerInit
+
+/**
+ * The `workerData` of a shared thread: a worker serving several PostgreSQL connections, whose
+ * I/O is asynchronous, each with its own control block, rings and ports (thread/threads.ts).
+ */
+export interface SharedThreadInit {
+  shared: true
+  /** How many of the process's workers spin before sleeping (transport.ts, `spinFor`). */
+  spinners: SharedArrayBuffer
+}
+
+/**
+ * Between the main thread and a shared thread, on the thread's own port (`parentPort`):
+ * `open` starts session `key` (its ports transferred with the message), `close` ends a thread
+ * that serves no session any more; the thread answers `ended` once session `key` has closed its
+ * connection, with `code` as a thread's exit code would be (0: asked to stop, 3: the server
+ * connection was lost).
+ */
+export type SharedThreadMessage =
+  | { kind: 'open'; key: number; init: PostgresWorkerInit }
+  | { kind: 'close' }
+  | { kind: 'ended'; key: number; code: number }
 
 /** `Omit` applied to each member of a union separately. */
 export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never

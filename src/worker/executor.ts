@@ -43,6 +43,8 @@ export class Executor {
   readonly #cancelled = new Set<number>()
   readonly #modules = new Map<string, Record<string, unknown>>()
   #stream: Stream | null = null
+  /** Set by `halt`. */
+  #halted = false
 
   constructor(
     driver: Driver,
@@ -54,11 +56,17 @@ export class Executor {
     this.#transport = transport
     this.#control = control
     this.#publishRunning = publishRunning
-    // A pending waitAsync does not keep this thread's event loop alive, nor does a paused
-    // socket (backpressure): without a ref'd handle the worker would end as if done. This timer
-    // keeps it serving; the main thread still decides the process's liveness (it unrefs the
-    // Worker while nothing is owed).
-    if (this.#async) setInterval(() => {}, 2 ** 30)
+  }
+
+  /**
+   * Makes `serve` return at its next check, as a stop from the main thread would (the session
+   * itself decided to end: its server connection was lost). Rings our own doorbell so that an
+   * idle wait returns.
+   */
+  halt(): void {
+    this.#halted = true
+    Atomics.add(this.#control, Ctl.doorbell, 1)
+    Atomics.notify(this.#control, Ctl.doorbell)
   }
 
   /** Whether the driver does its I/O on this thread's event loop (see `Driver.cancelRunning`). */
@@ -133,7 +141,7 @@ export class Executor {
   }
 
   #stopRequested(): boolean {
-    return Atomics.load(this.#control, Ctl.stopping) === 1
+    return this.#halted || Atomics.load(this.#control, Ctl.stopping) === 1
   }
 
   /** Awaits asynchronous work, flagging it in `Ctl.awaiting` for a stop's grace period. */
