@@ -286,14 +286,27 @@ export class AsyncResult implements AsyncIterable<Row> {
    * ```
    */
   fetchall<T = Row>(options?: CancelOptions): Promise<T[]> {
+    return this.#collect(options, (open, into) => {
+      for (const row of this.#readRows(open, Number.POSITIVE_INFINITY)) into.push(row)
+    }) as Promise<T[]>
+  }
+
+  /**
+   * Every remaining value that `readSlice` takes from the open batch (a slice at a time: it
+   * advances `open.next`), across batches; lets the event loop run every BUSY_MS.
+   */
+  #collect(
+    options: CancelOptions | undefined,
+    readSlice: (open: OpenBatch, into: unknown[]) => void,
+  ): Promise<unknown[]> {
     return this.#read(options, async (cancel) => {
-      const all: Row[] = []
+      const all: unknown[] = []
       let since = performance.now()
       for (;;) {
         const open = await this.#openBatch(cancel)
-        if (!open) return all as T[]
+        if (!open) return all
         while (open.next < open.message.numRows) {
-          for (const row of this.#readRows(open, Number.POSITIVE_INFINITY)) all.push(row)
+          readSlice(open, all)
           if (performance.now() - since >= BUSY_MS) {
             await yieldToEventLoop()
             since = performance.now()
@@ -353,24 +366,11 @@ export class AsyncResult implements AsyncIterable<Row> {
    * ```
    */
   scalars(options?: CancelOptions): Promise<unknown[]> {
-    return this.#read(options, async (cancel) => {
-      const values: unknown[] = []
-      let since = performance.now()
-      for (;;) {
-        const open = await this.#openBatch(cancel)
-        if (!open) return values
-        while (open.next < open.message.numRows) {
-          // The first column by position, as scalar(); in slices, as fetchall().
-          const to = Math.min(open.next + ROWS_PER_SLICE, open.message.numRows)
-          for (const value of open.decoder.column(0, open.next, to)) values.push(value)
-          open.next = to
-          if (performance.now() - since >= BUSY_MS) {
-            await yieldToEventLoop()
-            since = performance.now()
-            if (cancel?.error) throw cancel.error
-          }
-        }
-      }
+    return this.#collect(options, (open, into) => {
+      // The first column by position, as scalar(); in slices, as fetchall().
+      const to = Math.min(open.next + ROWS_PER_SLICE, open.message.numRows)
+      for (const value of open.decoder.column(0, open.next, to)) into.push(value)
+      open.next = to
     })
   }
 
