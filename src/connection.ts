@@ -3,7 +3,7 @@
  */
 import { Cancel, type CancelOptions } from './cancel.js'
 import type { DialectName } from './dialect.js'
-import { type AbortError, ClosedError } from './errors.js'
+import { type AbortError, ClosedError, SqlaioError } from './errors.js'
 import type { ResolvedEngineOptions } from './options.js'
 import { Queryable } from './queryable.js'
 import { Session } from './session.js'
@@ -147,7 +147,8 @@ export class Connection extends Queryable {
   }
 
   /**
-   * Begins a transaction (`BEGIN`). Rejects if one is already open: use `beginNested()`.
+   * Begins a transaction (`BEGIN`). Rejects if one is already open (a SqlaioError with code
+   * `ERR_SQLAIO_TRANSACTION_OPEN`): use `beginNested()`.
    *
    * @example
    * ```ts
@@ -179,7 +180,10 @@ export class Connection extends Queryable {
   async #begin(own: boolean): Promise<Transaction> {
     this.#checkOpen()
     if (this.inTransaction) {
-      throw new Error('begin(): a transaction is already open on this connection; use beginNested()')
+      throw new SqlaioError(
+        'begin(): a transaction is already open on this connection; use beginNested()',
+        'ERR_SQLAIO_TRANSACTION_OPEN',
+      )
     }
     await this.#run('BEGIN', own)
     return new Transaction(this.#txHost(own), null)

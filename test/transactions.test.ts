@@ -4,7 +4,14 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { ClosedError, type Connection, DatabaseError, type Engine, Transaction } from '../src/index.js'
+import {
+  ClosedError,
+  type Connection,
+  DatabaseError,
+  type Engine,
+  SqlaioError,
+  Transaction,
+} from '../src/index.js'
 import { tempEngine } from './helpers.js'
 
 async function setup(): Promise<{ engine: Engine; conn: Connection }> {
@@ -64,7 +71,11 @@ test('begin() while a transaction is open rejects and leaves it intact', async (
   const { engine, conn } = await setup()
   const tx = await conn.begin()
   await conn.execute('INSERT INTO t VALUES (1)')
-  await assert.rejects(conn.begin(), /already open/)
+  await assert.rejects(
+    conn.begin(),
+    (e: unknown) =>
+      e instanceof SqlaioError && e.code === 'ERR_SQLAIO_TRANSACTION_OPEN' && /already open/.test(e.message),
+  )
   assert.equal(tx.isActive, true)
   assert.equal(conn.inTransaction, true)
   await tx.commit()
