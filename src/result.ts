@@ -66,6 +66,13 @@ export interface ResultInit {
 }
 
 /** The part of a batch not yet handed to the reader. */
+/** Rejects `scalar()`/`scalars()` of rows without columns (PostgreSQL's `SELECT`). */
+function checkHasColumns(open: OpenBatch, method: string): void {
+  if (open.message.columns.length === 0) {
+    throw new ResultError(`${method}(): the result's rows have no columns`, 'ERR_SQLAIO_NO_COLUMNS')
+  }
+}
+
 interface OpenBatch {
   message: BatchMessage
   decoder: RowDecoder
@@ -348,6 +355,7 @@ export class AsyncResult implements AsyncIterable<Row> {
         if (!open) return null
         // The first column by position (a later column may share its name), and only it: as
         // better-sqlite3's pluck().get(), no other value of the row is read.
+        checkHasColumns(open, 'scalar')
         const [value] = open.decoder.column(0, open.next, open.next + 1)
         open.next++
         return value
@@ -368,6 +376,7 @@ export class AsyncResult implements AsyncIterable<Row> {
   scalars(options?: CancelOptions): Promise<unknown[]> {
     return this.#collect(options, (open, into) => {
       // The first column by position, as scalar(); in slices, as fetchall().
+      checkHasColumns(open, 'scalars')
       const to = Math.min(open.next + ROWS_PER_SLICE, open.message.numRows)
       for (const value of open.decoder.column(0, open.next, to)) into.push(value)
       open.next = to

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { test } from 'node:test'
 import { tableFromArrays } from 'apache-arrow'
-import { DatabaseError } from '../src/index.js'
+import { DatabaseError, ResultError } from '../src/index.js'
 import { pgEngine, pgSchema } from './pg-helpers.js'
 
 const { url, client } = pgSchema('fidelity')
@@ -63,6 +63,26 @@ test('rows without columns are rows, as pg gives them', async () => {
     const arrays = await (await engine.execute(sql, [], { rowMode: 'array' })).fetchall()
     assert.deepEqual(arrays, (await client().query({ text: sql, rowMode: 'array' })).rows)
   }
+})
+
+test('unnamed columns (?column?) keep their own types in toArrow(); scalar() of rows without columns is a clear error', async () => {
+  const engine = pgEngine(url)
+  const table = await (await engine.execute("SELECT 1, 1.25::float8 * 2, 'x'")).toArrow()
+  assert.deepEqual(
+    table.schema.fields.map((f) => `${f.name}:${f.type}`),
+    ['?column?:Int32', '?column?:Float64', '?column?:Utf8'],
+  )
+  assert.deepEqual(
+    [0, 1, 2].map((c) => table.getChildAt(c)?.get(0)),
+    [1, 2.5, 'x'],
+  )
+  for (const method of ['scalar', 'scalars'] as const) {
+    await assert.rejects(
+      (await engine.execute('SELECT FROM generate_series(1, 2)'))[method](),
+      (e: unknown) => e instanceof ResultError && e.code === 'ERR_SQLAIO_NO_COLUMNS',
+    )
+  }
+  assert.equal(await engine.scalar('SELECT 5'), 5)
 })
 
 test('float4 -0, numeric with a negative scale, oid and name[] read as pg reads them', async () => {

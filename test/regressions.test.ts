@@ -304,3 +304,26 @@ test('hasTable matches names as SQLite does: without regard to ASCII case, table
     [true, true, true, true, true, false],
   )
 })
+
+test('toArrow() keeps columns that share a name apart: each its own type and values', async () => {
+  const engine = tempEngine()
+  try {
+    const table = await (await engine.execute("SELECT 1 AS a, 'x' AS a, 3.5 AS a, NULL AS b")).toArrow()
+    assert.deepEqual(
+      table.schema.fields.map((f) => `${f.name}:${f.type}`),
+      ['a:Int64', 'a:Utf8', 'a:Float64', 'b:Null'],
+    )
+    assert.deepEqual(
+      [0, 1, 2].map((c) => table.getChildAt(c)?.get(0)),
+      [1n, 'x', 3.5],
+    )
+    const batches = []
+    for await (const batch of (await engine.execute('SELECT 1 AS a, 2.5 AS a')).batches()) batches.push(batch)
+    assert.deepEqual(
+      batches[0]?.schema.fields.map((f) => String(f.type)),
+      ['Int64', 'Float64'],
+    )
+  } finally {
+    await engine.dispose()
+  }
+})

@@ -12,12 +12,13 @@ import {
   Int64,
   makeData,
   Null,
-  RecordBatch,
+  type RecordBatch,
   Schema,
   Struct,
   Utf8,
 } from 'apache-arrow'
 import { type BatchMessage, ColumnKind, type ColumnLayout } from '../thread/protocol.js'
+import { recordBatch } from './record-batch.js'
 import { typedColumnData, typeOfDesc } from './typed-data.js'
 
 /** Union type codes are the ColumnKind numbers of the children, in this order. */
@@ -135,5 +136,5 @@ export function toRecordBatch(names: readonly string[], batch: BatchMessage): Re
     nullCount: 0,
     children,
   })
-  return new RecordBatch(new Schema(fields), struct)
+  return recordBatch(new Schema(fields), struct)
 }

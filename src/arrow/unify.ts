@@ -6,10 +6,11 @@
  * of the others; if the others still disagree, every batch of that column becomes a dense union
  * (its existing data turns into one union child, without copying it).
  */
-import { type Data, type DenseUnion, Field, makeData, RecordBatch, Schema, Struct } from 'apache-arrow'
+import { type Data, type DenseUnion, Field, makeData, type RecordBatch, Schema, Struct } from 'apache-arrow'
 import { ColumnKind } from '../thread/protocol.js'
 import { align8 } from './align.js'
 import { arrowType, kindOfType } from './batch-data.js'
+import { recordBatch } from './record-batch.js'
 
 /** A column of `length` NULLs of `kind` (zeroed buffers, empty validity). */
 function nullColumn(kind: ColumnKind, length: number): Data {
@@ -108,9 +109,9 @@ export function unifyBatches(batches: readonly RecordBatch[]): RecordBatch[] {
   return batches.map((batch) => {
     const columns = batch.data.children
     const fits = columns.every((data, c) => kindOfType(data.type) === targets[c])
-    if (fits) return new RecordBatch(schema, batch.data)
+    if (fits) return recordBatch(schema, batch.data)
     const children = columns.map((data, c) => convert(data, targets[c]!))
-    return new RecordBatch(
+    return recordBatch(
       schema,
       makeData({ type: new Struct(fields), length: batch.numRows, nullCount: 0, children }),
     )

@@ -11,8 +11,9 @@
  * batch that fits no conversion (a column typed Int64 by the first batches that now holds text)
  * is an IncompatibleBatchError naming the column: the schema is already written.
  */
-import { type Data, type DataType, Field, makeData, RecordBatch, Schema, Struct } from 'apache-arrow'
+import { type Data, type DataType, Field, makeData, type RecordBatch, Schema, Struct } from 'apache-arrow'
 import { arrowType, kindOfType } from '../arrow/batch-data.js'
+import { recordBatch } from '../arrow/record-batch.js'
 import { convert, unifyBatches } from '../arrow/unify.js'
 import { ColumnKind } from '../thread/protocol.js'
 
@@ -49,8 +50,7 @@ export type NullColumns = 'union' | 'null'
 function conform(batch: RecordBatch, schema: Schema, row: number): RecordBatch {
   const columns = batch.data.children
   const targets = schema.fields.map((field) => kindOfType(field.type))
-  if (columns.every((data, c) => kindOfType(data.type) === targets[c]))
-    return new RecordBatch(schema, batch.data)
+  if (columns.every((data, c) => kindOfType(data.type) === targets[c])) return recordBatch(schema, batch.data)
   const children = columns.map((data: Data, c) => {
     const kind = kindOfType(data.type)
     const target = targets[c]!
@@ -59,7 +59,7 @@ function conform(batch: RecordBatch, schema: Schema, row: number): RecordBatch {
     const field = schema.fields[c]!
     throw new IncompatibleBatchError(field.name, field.type, data.type, row)
   })
-  return new RecordBatch(
+  return recordBatch(
     schema,
     makeData({ type: new Struct(schema.fields), length: batch.numRows, nullCount: 0, children }),
   )

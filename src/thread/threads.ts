@@ -23,9 +23,10 @@ const WORKER_SCRIPT = new URL('../worker/main.js', import.meta.url)
  * The young generation of a worker's heap, unless the engine's `resourceLimits` sets one. V8
  * grows it to 48 MB under a steady stream of short-lived values (a JS-path worker makes every
  * cell of a streamed result as one), and RSS keeps what it grew to: streaming 3M rows grew
- * RSS by 59–62 MB with V8's default and 14–29 MB with 8 MB, in the same time.
+ * RSS by 54–62 MB with V8's default, 14–26 MB with 16 MB. Smaller costs time: the JS path's
+ * 1M-row `toArrow()` collected garbage a fifth of its time at 8 MB, and ran slower than at 16.
  */
-const WORKER_YOUNG_GENERATION_MB = 8
+const WORKER_YOUNG_GENERATION_MB = 16
 
 /** The Worker options for `resourceLimits` (the engine's, over our default young generation). */
 function limitsOption(resourceLimits: ResourceLimits | null): { resourceLimits: ResourceLimits } {
