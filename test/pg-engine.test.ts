@@ -128,6 +128,11 @@ test('errors: SQLSTATE code, detail, constraint, position; the connection answer
 
 test('bad URLs and unknown users or databases fail clearly', async () => {
   assert.throws(() => createEngine('postgresql://'), /names no host/)
+  assert.throws(() => createEngine('postgresql://postgres@/test'), /names no host/)
+  // A user before an empty host, the host in the query: pg's form, which WHATWG URL refuses.
+  const queryHost = createEngine('postgresql://postgres@/test?host=127.0.0.1')
+  assert.equal(await queryHost.scalar('SELECT 7'), 7)
+  await queryHost.dispose()
   const unknownDb = createEngine(PG_URL.replace(/\/[^/?]*(\?|$)/, '/sqlaio_no_such_db$1'))
   await assert.rejects(unknownDb.scalar('SELECT 1'), /database "sqlaio_no_such_db" does not exist/)
   await unknownDb.dispose()

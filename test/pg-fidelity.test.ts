@@ -85,6 +85,20 @@ test('unnamed columns (?column?) keep their own types in toArrow(); scalar() of 
   assert.equal(await engine.scalar('SELECT 5'), 5)
 })
 
+test('a column named __proto__ is an own property of the row, as pg makes it', async () => {
+  const engine = pgEngine(url)
+  for (const sql of ['SELECT 3 AS "__proto__"', 'SELECT \'{"x": 1}\'::json AS "__proto__", 2 AS y']) {
+    const [ours] = (await (await engine.execute(sql)).fetchall()) as Record<string, unknown>[]
+    const [theirs] = (await client().query(sql)).rows as Record<string, unknown>[]
+    assert.deepEqual(Object.keys(ours ?? {}), Object.keys(theirs ?? {}))
+    assert.deepEqual(
+      Object.getOwnPropertyDescriptor(ours, '__proto__')?.value,
+      Object.getOwnPropertyDescriptor(theirs, '__proto__')?.value,
+    )
+    assert.equal(Object.getPrototypeOf(ours), Object.prototype)
+  }
+})
+
 test('float4 -0, numeric with a negative scale, oid and name[] read as pg reads them', async () => {
   const engine = pgEngine(url, { intMode: 'bigint' })
   for (const sql of [

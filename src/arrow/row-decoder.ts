@@ -161,19 +161,25 @@ const builders = new Map<string, RowBuilder>()
  * A function building one row object from column arrays. Generated once per column list so V8
  * sees object literals of one shape (string-literal keys, which V8 builds from one boilerplate);
  * keys are JSON-quoted, so no name can inject code.
+ *
+ * A column named `__proto__` is set as each client library sets it. better-sqlite3 assigns every
+ * value, so (SQLite) it sets the row's prototype when its value is an object, and is no own
+ * property; here it is assigned after the literal, where a `"__proto__"` key would do the same but
+ * may appear only once. `pg` defines it as an own property (`ownProto`, typed columns): a computed
+ * key does that.
  */
-function objectRowBuilder(names: readonly string[]): RowBuilder {
-  const key = JSON.stringify(names)
+function objectRowBuilder(names: readonly string[], ownProto: boolean): RowBuilder {
+  const key = JSON.stringify([ownProto, names])
   let builder = builders.get(key)
   if (!builder) {
-    // Later duplicates overwrite earlier ones, as in better-sqlite3. better-sqlite3 sets each
-    // value as an assignment would, so a column named __proto__ sets the row's prototype (when
-    // its value is an object) rather than an own property: assigned after the literal, where a
-    // "__proto__" key would do the same but may appear only once.
-    const fields = names.flatMap((name, c) =>
-      name === '__proto__' ? [] : [`${JSON.stringify(name)}: c[${c}][i]`],
-    )
-    const protos = names.flatMap((name, c) => (name === '__proto__' ? [`row.__proto__ = c[${c}][i]`] : []))
+    // Later duplicates overwrite earlier ones, as in both libraries.
+    const assigned = (name: string): boolean => name === '__proto__' && !ownProto
+    const fields = names.flatMap((name, c) => {
+      if (assigned(name)) return []
+      const quoted = JSON.stringify(name)
+      return [`${name === '__proto__' ? `[${quoted}]` : quoted}: c[${c}][i]`]
+    })
+    const protos = names.flatMap((name, c) => (assigned(name) ? [`row.__proto__ = c[${c}][i]`] : []))
     const body =
       protos.length === 0
         ? `return { ${fields.join(', ')} }`
@@ -229,7 +235,9 @@ export class RowDecoder {
     if (this.#rowMode === 'array') {
       for (let i = 0; i < count; i++) rows[i] = columns.map((column) => column[i])
     } else {
-      const build = objectRowBuilder(this.#names)
+      // Typed columns come from a server database (PostgreSQL), whose rows follow `pg`.
+      const typed = this.#batch.columns.some((layout) => layout.kind === ColumnKind.Arrow)
+      const build = objectRowBuilder(this.#names, typed)
       for (let i = 0; i < count; i++) rows[i] = build(columns, i)
     }
     return rows

@@ -19,15 +19,19 @@ import type { ChannelOptions } from '../../thread/channel.js'
  */
 export function pgConnectionString(url: string): string {
   const normalised = `postgresql://${url.slice(url.indexOf('://') + 3)}`
+  // WHATWG URL refuses a user before an empty host (`postgresql://me@/db?host=/tmp`), which pg
+  // reads as "host from the query": check such a URL with a placeholder host, which it then
+  // does not have.
+  const emptyHost = /^postgresql:\/\/[^/?#]*@(?=[/?#]|$)/.test(normalised)
   let parsed: URL
   try {
-    parsed = new URL(normalised)
+    parsed = new URL(emptyHost ? normalised.replace(/@(?=[/?#]|$)/, '@placeholder') : normalised)
   } catch {
     throw new TypeError(
       `createEngine: malformed PostgreSQL URL "${url}" (expected postgresql://user:pass@host:5432/db)`,
     )
   }
-  if (parsed.hostname === '' && !parsed.searchParams.has('host')) {
+  if ((emptyHost || parsed.hostname === '') && !parsed.searchParams.has('host')) {
     throw new TypeError(
       `createEngine: PostgreSQL URL "${url}" names no host (expected postgresql://user@host/db)`,
     )
