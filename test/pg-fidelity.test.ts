@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { test } from 'node:test'
 import { tableFromArrays } from 'apache-arrow'
+import fc from 'fast-check'
 import { DatabaseError, ResultError } from '../src/index.js'
 import { pgEngine, pgSchema } from './pg-helpers.js'
 
@@ -97,6 +98,31 @@ test('a column named __proto__ is an own property of the row, as pg makes it', a
     )
     assert.equal(Object.getPrototypeOf(ours), Object.prototype)
   }
+})
+
+test('float4 values read as the numbers the server prints, ties and interval edges included', async () => {
+  const engine = pgEngine(url)
+  const word = new Uint32Array(1)
+  const float = new Float32Array(word.buffer)
+  const texts = ['224.453125', '53669888', '239828992', '1e-45', '3.4028235e38', '-0.1', '16777217']
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.integer({ min: 0, max: 0xffffffff }), { minLength: 50, maxLength: 200 }),
+      async (words) => {
+        const values = [...texts]
+        for (const w of words) {
+          word[0] = w
+          if (Number.isFinite(float[0])) values.push((float[0] as number).toPrecision(9))
+        }
+        const sql = 'SELECT unnest($1::float4[]) AS f'
+        const param = `{${values.join(',')}}`
+        const ours = await (await engine.execute(sql, [param])).fetchall()
+        const theirs = (await client().query(sql, [param])).rows
+        assert.deepEqual(ours, theirs)
+      },
+    ),
+    { numRuns: 20 },
+  )
 })
 
 test('float4 -0, numeric with a negative scale, oid and name[] read as pg reads them', async () => {

@@ -327,3 +327,68 @@ test('toArrow() keeps columns that share a name apart: each its own type and val
     await engine.dispose()
   }
 })
+
+test('a rolled-back DDL and a re-attached name leave no stale column list, as better-sqlite3 sees them', async () => {
+  const scenarios: string[][] = [
+    [
+      'CREATE TABLE t(x); INSERT INTO t VALUES (1)',
+      'BEGIN',
+      'ALTER TABLE t ADD COLUMN y DEFAULT 2',
+      'ROLLBACK',
+    ],
+    [
+      'CREATE TABLE t(x); INSERT INTO t VALUES (1)',
+      'SAVEPOINT s',
+      'ALTER TABLE t ADD COLUMN y DEFAULT 2',
+      'ROLLBACK TO s',
+      'RELEASE s',
+    ],
+    ['CREATE TABLE t(x, y); INSERT INTO t VALUES (1, 2)', 'BEGIN', 'ALTER TABLE t DROP COLUMN y', 'ROLLBACK'],
+  ]
+  for (const [setup, ...steps] of scenarios) {
+    const path = tempDbPath()
+    const oracle = new Database(path)
+    oracle.exec(setup as string)
+    const engine = createEngine(`sqlite:///${path}`, {
+      native: process.env.SQLAIO_NATIVE === 'off' ? 'off' : 'auto',
+    })
+    const conn = await engine.connect()
+    try {
+      for (const step of steps) {
+        await conn.execute(step)
+        // Read after every step, so that the statement is cached under the schema of the moment.
+        await (await conn.execute('SELECT * FROM t')).fetchall()
+      }
+      assert.deepEqual(
+        await (await conn.execute('SELECT * FROM t')).fetchall(),
+        oracle.prepare('SELECT * FROM t').all(),
+      )
+    } finally {
+      await conn.close()
+      await engine.dispose()
+      oracle.close()
+    }
+  }
+  // DETACH, then ATTACH another file under the same name.
+  const [first, second] = [tempDbPath(), tempDbPath()]
+  for (const [path, ddl] of [
+    [first, 'CREATE TABLE t(a); INSERT INTO t VALUES (7)'],
+    [second, 'CREATE TABLE t(p, q, r); INSERT INTO t VALUES (7, 8, 9)'],
+  ] as const) {
+    const db = new Database(path)
+    db.exec(ddl)
+    db.close()
+  }
+  const engine = tempEngine()
+  const conn = await engine.connect()
+  try {
+    await conn.execute(`ATTACH '${first}' AS aux`)
+    assert.deepEqual(await (await conn.execute('SELECT * FROM aux.t')).fetchall(), [{ a: 7 }])
+    await conn.execute('DETACH aux')
+    await conn.execute(`ATTACH '${second}' AS aux`)
+    assert.deepEqual(await (await conn.execute('SELECT * FROM aux.t')).fetchall(), [{ p: 7, q: 8, r: 9 }])
+  } finally {
+    await conn.close()
+    await engine.dispose()
+  }
+})

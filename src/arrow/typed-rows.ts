@@ -5,9 +5,11 @@
  * zone and date read as local time), ±infinity as ±Infinity, time as its text, interval as an
  * object of its non-zero parts. Two deliberate differences: int8 follows `intMode` (a number,
  * RangeError beyond ±2^53, or a bigint; `pg` gives a string), and float4 is the shortest decimal
- * that round-trips through float32 (what the server prints, so `pg` parses the same number).
+ * that round-trips through float32 (what the server prints, so `pg` parses the same number:
+ * float32-shortest.ts).
  */
 import type { ColumnLayout } from '../thread/protocol.js'
+import { float32Shortest } from './float32-shortest.js'
 
 type Getter = (i: number) => unknown
 const TWO_TO_32 = 4294967296
@@ -15,12 +17,7 @@ const INT64_MAX = 0x7fffffffffffffffn
 const INT64_MIN = -0x8000000000000000n
 
 function float32(value: number): number {
-  if (!Number.isFinite(value) || value === 0) return value
-  for (let digits = 1; digits < 10; digits++) {
-    const shortest = Number(value.toPrecision(digits))
-    if (Math.fround(shortest) === value) return shortest
-  }
-  return value
+  return !Number.isFinite(value) || value === 0 ? value : float32Shortest(value)
 }
 
 function decimalText(words: Uint32Array, i: number, scale: number): string {

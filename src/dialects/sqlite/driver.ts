@@ -13,7 +13,12 @@ import type { NativeReader } from './native-reader.js'
 import { StatementCache } from './statement-cache.js'
 
 /** Statements that can change the schema (a script is checked anywhere, as it may hold several). */
-const DDL = /\b(CREATE|ALTER|DROP)\b/i
+/**
+ * Statements after which cached statements may describe a schema that no longer is: DDL, a
+ * rollback (it undoes DDL run inside the transaction or savepoint, whose statements are cached),
+ * and ATTACH / DETACH (a name may now be another file's table).
+ */
+const DDL = /\b(CREATE|ALTER|DROP|ROLLBACK|ATTACH|DETACH)\b/i
 const BUSY_TIMEOUT = /busy_timeout/i
 
 /** How many prepared statements a connection keeps. */
@@ -284,7 +289,9 @@ export class SqliteDriver implements Driver {
   }
 
   rollbackAll(): void {
-    if (this.#db.inTransaction) this.#db.exec('ROLLBACK')
+    if (!this.#db.inTransaction) return
+    this.#db.exec('ROLLBACK')
+    this.#forgetSchema('ROLLBACK')
   }
 
   close(): void {
