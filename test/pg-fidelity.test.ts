@@ -125,6 +125,45 @@ test('float4 values read as the numbers the server prints, ties and interval edg
   )
 })
 
+test('intervals past 2^53 µs read exactly; timestamps past the range of Arrow fail clearly; the last dates equal pg', async () => {
+  const engine = pgEngine(url)
+  for (const sql of [
+    "SELECT '2501999:59:59.999999'::interval AS v",
+    "SELECT '2502000 hours 0.000001 sec'::interval AS v",
+    "SELECT '1 day 2562047:47:16.854775'::interval AS v",
+    "SELECT '-2562047:47:16.854775'::interval AS v",
+    "SELECT '275760-09-13'::date AS v",
+    "SELECT '275760-09-12 23:00:00'::timestamp AS v",
+  ]) {
+    const ours = await (await engine.execute(sql)).scalar()
+    const [theirs] = (await client().query(sql)).rows as { v: unknown }[]
+    if (theirs?.v instanceof Date) {
+      // An Invalid Date (a local time past the range of Date) equals only by its NaN time.
+      assert.ok(ours instanceof Date, sql)
+      assert.ok(
+        Object.is(ours.getTime(), theirs.v.getTime()),
+        `${sql}: ${ours.getTime()} ${theirs.v.getTime()}`,
+      )
+    } else {
+      // pg's intervals are PostgresInterval instances: compare their fields.
+      assert.deepEqual(ours, { ...(theirs?.v as object) }, sql)
+    }
+  }
+  for (const sql of [
+    "SELECT '294276-12-31 23:59:59.999999'::timestamp",
+    "SELECT '294250-01-01'::timestamptz",
+  ]) {
+    await assert.rejects(
+      engine.scalar(sql),
+      (e: unknown) => e instanceof RangeError && /cast the column to text/.test(e.message),
+    )
+  }
+  assert.equal(
+    await engine.scalar("SELECT '294276-12-31 23:59:59.999999'::timestamp::text"),
+    '294276-12-31 23:59:59.999999',
+  )
+})
+
 test('float4 -0, numeric with a negative scale, oid and name[] read as pg reads them', async () => {
   const engine = pgEngine(url, { intMode: 'bigint' })
   for (const sql of [

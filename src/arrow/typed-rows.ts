@@ -49,8 +49,9 @@ function timestampValue(us: bigint, local: boolean): Date | number {
     utc.getUTCSeconds(),
     utc.getUTCMilliseconds(),
   )
-  // Years 0-99 would be read as 1900-1999 by the constructor.
-  date.setFullYear(utc.getUTCFullYear())
+  // Years 0-99 would be read as 1900-1999 by the constructor. A local time past the range of
+  // Date stays an Invalid Date, as `pg` gives it (setFullYear would make it January 1st).
+  if (!Number.isNaN(date.getTime())) date.setFullYear(utc.getUTCFullYear())
   return date
 }
 
@@ -71,15 +72,14 @@ export function intervalValue(months: number, days: number, ns: bigint): Record<
   if (years) out.years = years
   if (months % 12) out.months = months % 12
   if (days) out.days = days
-  const us = Number(ns / 1000n)
-  const sign = us < 0 ? -1 : 1
-  let rest = Math.abs(us)
-  const hours = Math.floor(rest / 3.6e9)
-  rest -= hours * 3.6e9
-  const minutes = Math.floor(rest / 6e7)
-  rest -= minutes * 6e7
-  const seconds = Math.floor(rest / 1e6)
-  const milliseconds = (rest - seconds * 1e6) / 1000
+  // In BigInt until the parts are split: a time part beyond 2^53 µs (2.5M hours) is exact too.
+  const us = ns / 1000n
+  const sign = us < 0n ? -1 : 1
+  const abs = us < 0n ? -us : us
+  const hours = Number(abs / 3_600_000_000n)
+  const minutes = Number((abs / 60_000_000n) % 60n)
+  const seconds = Number((abs / 1_000_000n) % 60n)
+  const milliseconds = Number(abs % 1_000_000n) / 1000
   if (hours) out.hours = sign * hours
   if (minutes) out.minutes = sign * minutes
   if (seconds) out.seconds = sign * seconds

@@ -78,8 +78,15 @@ const date: Decode = (b, buf, off) => {
 }
 const timestamp: Decode = (b, buf, off) => {
   const us = buf.readBigInt64BE(off)
+  const unix = us === INT64_MAX || us === INT64_MIN ? us : us + EPOCH_US
+  // PostgreSQL counts from 2000 and allows years to 294276; from 1970 the last 29 years overflow.
+  if (unix > INT64_MAX) {
+    throw new RangeError(
+      "a timestamp after 294247-01-10 is beyond Arrow's Timestamp (µs since 1970 in 64 bits): cast the column to text",
+    )
+  }
   const at = b.fixed()
-  b.view.setBigInt64(at, us === INT64_MAX || us === INT64_MIN ? us : us + EPOCH_US, true)
+  b.view.setBigInt64(at, unix, true)
 }
 const time: Decode = (b, buf, off) => {
   const at = b.fixed()
