@@ -198,6 +198,8 @@ export class RowDecoder {
   readonly #names: readonly string[]
   readonly #intMode: IntMode
   readonly #rowMode: RowMode
+  /** Whether the batch has typed columns: a server database's (PostgreSQL), whose rows follow `pg`. */
+  readonly #typed: boolean
 
   constructor(batch: BatchMessage, names: readonly string[], intMode: IntMode, rowMode: RowMode) {
     this.#batch = batch
@@ -205,6 +207,7 @@ export class RowDecoder {
     this.#names = names
     this.#intMode = intMode
     this.#rowMode = rowMode
+    this.#typed = batch.columns.some((layout) => layout.kind === ColumnKind.Arrow)
   }
 
   get numRows(): number {
@@ -235,9 +238,7 @@ export class RowDecoder {
     if (this.#rowMode === 'array') {
       for (let i = 0; i < count; i++) rows[i] = columns.map((column) => column[i])
     } else {
-      // Typed columns come from a server database (PostgreSQL), whose rows follow `pg`.
-      const typed = this.#batch.columns.some((layout) => layout.kind === ColumnKind.Arrow)
-      const build = objectRowBuilder(this.#names, typed)
+      const build = objectRowBuilder(this.#names, this.#typed)
       for (let i = 0; i < count; i++) rows[i] = build(columns, i)
     }
     return rows

@@ -291,11 +291,10 @@ export type WorkerInit = SqliteWorkerInit | PostgresWorkerInit
 /**
  * The `workerData` of a shared thread: a worker serving several PostgreSQL connections, whose
  * I/O is asynchronous, each with its own control block, rings and ports (thread/threads.ts).
+ * Its sessions idle on `Atomics.waitAsync` and never spin, so it needs no spinner count.
  */
 export interface SharedThreadInit {
   shared: true
-  /** How many of the process's workers spin before sleeping (transport.ts, `spinFor`). */
-  spinners: SharedArrayBuffer
 }
 
 /**

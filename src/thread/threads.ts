@@ -4,7 +4,7 @@
  * asynchronous, so its sessions share a few threads (see MAX_SHARED_THREADS), each serving many
  * connections on its event loop. Measured with 16 callers on 16 connections (2 cores): a thread
  * per connection served about 2,000 `SELECT 1`/s, sixteen V8 isolates each too rarely called
- * to warm up their JIT; two shared threads serve several times that (docs/performance.md).
+ * to warm up their JIT; one shared thread served about 8,300/s.
  *
  * A channel sees its thread as a `ThreadSeat`: it refs and unrefs it (the process stays alive
  * while any channel on the thread is owed a reply) and hears once when its session has ended:
@@ -14,7 +14,6 @@
 import { availableParallelism } from 'node:os'
 import type { ResourceLimits, TransferListItem, Worker } from 'node:worker_threads'
 import type { PostgresWorkerInit, SharedThreadInit, SharedThreadMessage, WorkerInit } from './protocol.js'
-import { spinnersBuffer } from './transport.js'
 import { startWorker } from './worker-flags.js'
 
 const WORKER_SCRIPT = new URL('../worker/main.js', import.meta.url)
@@ -73,10 +72,11 @@ class SharedThread {
   /** Seats that are ref'd: the Worker is ref'd while there is one. */
   #refs = 0
   #lastError: Error | null = null
+  #exited = false
 
   constructor(resourceLimits: ResourceLimits | null, forget: () => void) {
     this.#forget = forget
-    const workerData: SharedThreadInit = { shared: true, spinners: spinnersBuffer() }
+    const workerData: SharedThreadInit = { shared: true }
     this.#worker = startWorker(WORKER_SCRIPT, { workerData, ...limitsOption(resourceLimits) })
     this.#worker.unref()
     this.#worker.on('message', (message: SharedThreadMessage) => {
@@ -86,6 +86,7 @@ class SharedThread {
       this.#lastError = error
     })
     this.#worker.on('exit', (code) => {
+      this.#exited = true
       this.#forget()
       for (const seat of [...this.#seats.values()]) seat.end(code, this.#lastError)
     })
@@ -112,12 +113,12 @@ class SharedThread {
   }
 
   /**
-   * Seat `key`'s session has ended. A thread left with no session is closed at once and no new
-   * session is sent to it (it is forgotten first), so it never has one to end.
+   * Seat `key`'s session has ended. A live thread left with no session is closed at once and no
+   * new session is sent to it (it is forgotten first), so it never has one to end.
    */
   remove(key: number): void {
     this.#seats.delete(key)
-    if (this.#seats.size > 0) return
+    if (this.#seats.size > 0 || this.#exited) return
     this.#forget()
     const close: SharedThreadMessage = { kind: 'close' }
     this.#worker.postMessage(close)

@@ -40,11 +40,15 @@ function linkOf(init: WorkerInit): Link {
 }
 
 /** Attaches the native addon to the connection as `init.native` asks; null on the JS path. */
-function attachNative(driver: SqliteDriver, init: SqliteWorkerInit): NativeReader | null {
+function attachNative(
+  driver: SqliteDriver,
+  init: SqliteWorkerInit,
+  control: Int32Array,
+): NativeReader | null {
   const mode = init.native ?? 'off'
   if (mode === 'off') return null
   try {
-    const reader = NativeReader.attach(driver.raw, new Int32Array(init.control), init.busyTimeoutMs)
+    const reader = NativeReader.attach(driver.raw, control, init.busyTimeoutMs)
     driver.useNative(reader)
     return reader
   } catch (error) {
@@ -63,10 +67,13 @@ async function runSetup(setup: string | null, raw: unknown): Promise<void> {
   await module.default(raw)
 }
 
-async function open(init: SqliteWorkerInit): Promise<{ driver: SqliteDriver; native: NativeReader | null }> {
+async function open(
+  init: SqliteWorkerInit,
+  control: Int32Array,
+): Promise<{ driver: SqliteDriver; native: NativeReader | null }> {
   const driver = new SqliteDriver(init)
   try {
-    const native = attachNative(driver, init)
+    const native = attachNative(driver, init, control)
     await runSetup(init.setup, driver.raw)
     return { driver, native }
   } catch (error) {
@@ -132,8 +139,7 @@ async function servePostgres(init: PostgresWorkerInit): Promise<number> {
 }
 
 /** A shared thread: serves a session for each `open` until the main thread closes it. */
-function serveShared(init: SharedThreadInit): void {
-  shareSpinners(init.spinners)
+function serveShared(): void {
   const port = parentPort
   if (!port) throw new Error('a shared thread must run in a worker')
   port.on('message', (message: SharedThreadMessage) => {
@@ -152,7 +158,7 @@ async function serveSqlite(init: SqliteWorkerInit): Promise<void> {
   let driver: SqliteDriver
   let native: NativeReader | null
   try {
-    ;({ driver, native } = await open(init))
+    ;({ driver, native } = await open(init, control))
   } catch (error) {
     // Nothing else keeps this thread's event loop: the worker ends once the reply is out.
     failStart(transport, error)
@@ -176,5 +182,5 @@ function failStart(transport: WorkerTransport, error: unknown): void {
 }
 
 const data = workerData as SqliteWorkerInit | SharedThreadInit
-if ('shared' in data) serveShared(data)
+if ('shared' in data) serveShared()
 else await serveSqlite(data)
